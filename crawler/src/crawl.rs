@@ -1,0 +1,246 @@
+//! The crawl loop's shell: claim sources from the store, fetch, parse, match, and record
+//! each outcome in one transaction. A failure is recorded against its source and never
+//! stops the others.
+
+use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::matching::BrandMatcher;
+use crate::schedule;
+use earshot_domain::{Brand, SourceName, Timestamp};
+use earshot_store::{Claim, CrawlRecord, Store, StoreError, StoredSource};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// What one crawl of one source did, for summaries and progress lines.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CrawlReport {
+    pub source: SourceName,
+    pub http_status: Option<u16>,
+    /// The server answered 304: nothing changed since the last fetch.
+    pub not_modified: bool,
+    pub bytes: u64,
+    pub items_seen: u64,
+    pub new_mentions: u64,
+    /// Why the crawl failed, if it did.
+    pub error: Option<String>,
+    pub next_check_at: Option<Timestamp>,
+}
+
+/// Crawls sources. Cheap to clone: clones share the HTTP client, the matcher and the store.
+#[derive(Clone)]
+pub struct Crawler {
+    fetcher: Fetcher,
+    matcher: Arc<BrandMatcher>,
+    store: Arc<dyn Store>,
+    /// This process's name in leases and crawl runs.
+    worker: Arc<str>,
+}
+
+impl Crawler {
+    pub fn new(fetcher: Fetcher, brands: &[Brand], store: Arc<dyn Store>, worker: &str) -> Self {
+        Self {
+            fetcher,
+            matcher: Arc::new(BrandMatcher::new(brands)),
+            store,
+            worker: worker.into(),
+        }
+    }
+
+    /// How long a claimed source stays leased if this process dies mid-crawl: longer
+    /// than any one fetch may take, short enough that another worker picks it up soon.
+    fn lease(&self) -> Duration {
+        self.fetcher.limits().total_timeout + Duration::from_secs(60)
+    }
+
+    /// Crawls one claimed source and records the outcome (which releases the lease).
+    #[tracing::instrument(skip_all, fields(source = %source.source.name))]
+    pub async fn crawl(&self, source: &StoredSource) -> CrawlReport {
+        let started_at = Timestamp::now();
+        let prev = &source.state;
+        let every = source.source.every;
+        let validators = Validators {
+            etag: prev.etag.as_deref(),
+            last_modified: prev.last_modified.as_deref(),
+        };
+        let fetched = self
+            .fetcher
+            .get(source.source.url.as_url(), &validators)
+            .await;
+        let now = Timestamp::now();
+        let mut record = CrawlRecord {
+            started_at,
+            finished_at: now,
+            http_status: None,
+            bytes: 0,
+            items_seen: 0,
+            error: None,
+            mentions: Vec::new(),
+            state: prev.clone(),
+        };
+        let mut not_modified = false;
+        match fetched {
+            Ok(Fetched::NotModified {
+                etag,
+                last_modified,
+            }) => {
+                not_modified = true;
+                record.http_status = Some(304);
+                record.state = schedule::after_success(prev, now, every, etag, last_modified);
+            }
+            Ok(Fetched::Body {
+                status,
+                body,
+                content_type,
+                etag,
+                last_modified,
+            }) => {
+                record.http_status = Some(status);
+                record.bytes = body.len() as u64;
+                match crate::feed::parse_feed(
+                    &body,
+                    content_type.as_deref(),
+                    source.source.url.as_url(),
+                ) {
+                    Ok(docs) => {
+                        record.items_seen = docs.len() as u64;
+                        record.mentions =
+                            docs.iter().flat_map(|d| self.matcher.mentions(d)).collect();
+                        record.state =
+                            schedule::after_success(prev, now, every, etag, last_modified);
+                    }
+                    Err(e) => {
+                        let error = e.to_string();
+                        record.state =
+                            schedule::after_failure(prev, now, every, error.clone(), None);
+                        record.error = Some(error);
+                    }
+                }
+            }
+            Err(e) => {
+                record.http_status = e.http_status();
+                let error = e.to_string();
+                record.state =
+                    schedule::after_failure(prev, now, every, error.clone(), e.retry_after());
+                record.error = Some(error);
+            }
+        }
+        if let Some(error) = &record.error {
+            tracing::warn!(error = %error, "crawl failed");
+        }
+        let mut report = CrawlReport {
+            source: source.source.name.clone(),
+            http_status: record.http_status,
+            not_modified,
+            bytes: record.bytes,
+            items_seen: record.items_seen,
+            new_mentions: 0,
+            error: record.error.clone(),
+            next_check_at: record.state.next_check_at,
+        };
+        match self
+            .store
+            .record_crawl(source.id, &self.worker, &record)
+            .await
+        {
+            Ok(new) => report.new_mentions = new,
+            Err(e) => {
+                // The lease stays and expires; the next claim fetches this source again,
+                // so nothing is lost.
+                tracing::error!(error = %e, "could not store the crawl");
+                report.error = Some(format!("could not store the crawl: {e}"));
+            }
+        }
+        report
+    }
+
+    /// Crawls every source now (or only `only`), due or not, at most `concurrency` at a
+    /// time, calling `on_start` with the number claimed and `on_done` as each finishes.
+    /// Sources leased by another worker are skipped.
+    pub async fn crawl_all_once(
+        &self,
+        only: Option<&SourceName>,
+        concurrency: usize,
+        on_start: impl FnOnce(usize),
+        mut on_done: impl FnMut(&CrawlReport),
+    ) -> Result<Vec<CrawlReport>, StoreError> {
+        let claimed = self
+            .store
+            .claim_sources(&Claim {
+                worker: &self.worker,
+                now: Timestamp::now(),
+                lease: self.lease(),
+                limit: u32::MAX,
+                due_only: false,
+                name: only,
+            })
+            .await?;
+        on_start(claimed.len());
+        let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for source in claimed {
+            let me = self.clone();
+            let limit = limit.clone();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                me.crawl(&source).await
+            });
+        }
+        let mut reports = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(report) = done {
+                on_done(&report);
+                reports.push(report);
+            }
+        }
+        reports.sort_by(|a, b| a.source.cmp(&b.source));
+        Ok(reports)
+    }
+
+    /// The unattended scheduler: every `tick`, claims the sources that are due and
+    /// crawls them, at most `concurrency` at a time, until `shutdown` resolves. Then it
+    /// stops claiming and waits for the crawls in flight, so their writes finish.
+    pub async fn run_scheduler(
+        &self,
+        concurrency: usize,
+        tick: Duration,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let concurrency = concurrency.max(1);
+        let mut tasks: JoinSet<CrawlReport> = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let free = concurrency.saturating_sub(tasks.len());
+            if free > 0 {
+                let claim = Claim {
+                    worker: &self.worker,
+                    now: Timestamp::now(),
+                    lease: self.lease(),
+                    limit: u32::try_from(free).unwrap_or(u32::MAX),
+                    due_only: true,
+                    name: None,
+                };
+                match self.store.claim_sources(&claim).await {
+                    Ok(due) => {
+                        for source in due {
+                            let me = self.clone();
+                            tasks.spawn(async move { me.crawl(&source).await });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not claim due sources"),
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(tick) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        tracing::info!(
+            in_flight = tasks.len(),
+            "scheduler stopping; finishing crawls in flight"
+        );
+        while tasks.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,19 @@
+//! Earshot's crawler: turns configured sources into stored mentions.
+//!
+//! The pure core (charset decoding, feed parsing, HTML-to-text, link canonicalisation,
+//! brand matching, dedup keys, scheduling arithmetic) works on bytes and values only and
+//! is tested on real saved inputs. The I/O shell (`fetch`, `crawl`) is thin: one shared
+//! HTTP client, and the store as the only place state lives.
+
+pub mod charset;
+pub mod crawl;
+pub mod dedup;
+pub mod document;
+pub mod feed;
+pub mod fetch;
+pub mod links;
+pub mod matching;
+pub mod schedule;
+pub mod text;
+
+pub use document::Document;

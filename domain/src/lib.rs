@@ -1,0 +1,29 @@
+//! Earshot's domain: the typed values that the rest of the system passes around.
+//!
+//! Everything here is pure. Raw input (config files, crawled pages, HTTP requests) is
+//! parsed into these types at the edge, so that past that point no bare `String` stands
+//! in for a brand slug, a source name or a URL.
+
+mod brand;
+mod mention;
+mod source;
+mod text;
+mod time;
+
+pub use brand::{Brand, BrandSlug, BrandTerm};
+pub use mention::{content_hash, DedupKey, Mention, MentionId, NewMention};
+pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
+pub use text::{fold, fold_char};
+pub use time::Timestamp;
+
+/// Why a raw value could not become a domain value. The message says what was wrong
+/// and what is accepted, so it can be shown to a user as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,83 @@
+//! The command line, as parsed by clap. Command names are a contract: scripts and
+//! later versions rely on them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Earshot: hear what people say about your brands.
+#[derive(Debug, Parser)]
+#[command(name = "earshot", version, about)]
+pub struct Cli {
+    /// The config file [default: earshot.toml].
+    #[arg(long, global = true, env = "EARSHOT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Crawl sources now, store new mentions, print a summary and exit.
+    Crawl(CrawlArgs),
+    /// Run the scheduler (each source at its interval) and the HTTP API until Ctrl-C/SIGTERM.
+    Serve,
+    /// List stored mentions, newest first.
+    Mentions(MentionsArgs),
+    /// Show each source's crawl health: last success, last error, next check.
+    Sources(FormatArgs),
+    /// Run Earshot end to end on a bundled demo site: no network, no setup.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Crawl once and exit (scheduled crawling is `earshot serve`).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Only this source.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MentionsArgs {
+    /// Only this brand's mentions.
+    #[arg(long, value_name = "SLUG")]
+    pub brand: Option<String>,
+    /// Only mentions published since then: a time (2026-11-23, 2026-11-23T10:00:00Z) or an age (24h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its config and database.
+    #[arg(long, default_value = "earshot-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where the API listens after the crawl (a busy port falls back to any free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Crawl, print what was found, and exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}

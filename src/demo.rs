@@ -1,0 +1,228 @@
+//! `earshot demo`: the main job end to end with no network and no setup. A bundled
+//! site of multilingual feeds about a fictional brand, Lumora, is served on
+//! 127.0.0.1; a demo config points at it; Earshot crawls it, shows what it found, and
+//! keeps serving the API (and re-crawling on schedule) until Ctrl-C.
+
+use crate::cli::DemoArgs;
+use crate::{app, crawl_once, serve, settings};
+use anyhow::Context;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use earshot_store::MentionQuery;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// The demo site's files: path, content type, bytes.
+const SITE: &[(&str, &str, &[u8])] = &[
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_bytes!("../demo/site/index.html"),
+    ),
+    (
+        "/forum-en.rss",
+        "application/rss+xml",
+        include_bytes!("../demo/site/forum-en.rss"),
+    ),
+    (
+        "/reviews-uk.atom",
+        "application/atom+xml",
+        include_bytes!("../demo/site/reviews-uk.atom"),
+    ),
+    (
+        "/blog-es.json",
+        "application/feed+json",
+        include_bytes!("../demo/site/blog-es.json"),
+    ),
+    // Served as real windows-1251 bytes, declared only in the XML prolog, like many
+    // older Russian-language forums.
+    (
+        "/forum-ru.rss",
+        "application/rss+xml",
+        include_bytes!("../demo/site/forum-ru.rss"),
+    ),
+    (
+        "/news-az.rdf",
+        "application/rdf+xml",
+        include_bytes!("../demo/site/news-az.rdf"),
+    ),
+    (
+        "/alerts.atom",
+        "application/atom+xml",
+        include_bytes!("../demo/site/alerts.atom"),
+    ),
+];
+
+/// The demo's config. `{site}` becomes the demo site's address.
+const CONFIG: &str = r#"# Earshot demo config, written by `earshot demo`.
+# It points at the bundled demo site, which `earshot demo` serves on 127.0.0.1.
+
+[database]
+url = "sqlite://earshot.db"
+
+[server]
+listen = "{listen}"
+
+[crawler]
+concurrency = 4
+tick = "2s"
+
+[[brands]]
+slug = "lumora"
+name = "Lumora"
+terms = ["Lumora", "Люмора", "lumora.example"]
+exclude = ["Lumora Street"]
+
+[[sources]]
+name = "kettlefans-forum"
+kind = "feed"
+url = "{site}/forum-en.rss"
+every = "1m"
+
+[[sources]]
+name = "ukrainian-reviews"
+kind = "feed"
+url = "{site}/reviews-uk.atom"
+every = "1m"
+
+[[sources]]
+name = "spanish-blog"
+kind = "feed"
+url = "{site}/blog-es.json"
+every = "1m"
+
+[[sources]]
+name = "russian-forum"
+kind = "feed"
+url = "{site}/forum-ru.rss"
+every = "1m"
+
+[[sources]]
+name = "azerbaijani-news"
+kind = "feed"
+url = "{site}/news-az.rdf"
+every = "1m"
+
+[[sources]]
+name = "google-alerts"
+kind = "feed"
+url = "{site}/alerts.atom"
+every = "1m"
+"#;
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let site_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("starting the demo site")?;
+    let site = format!("http://{}", site_listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(site_listener, site_router()).await });
+
+    let api_listener = bind_or_any(args.listen).await?;
+    let listen = api_listener.local_addr()?;
+
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating the demo folder {}", args.dir.display()))?;
+    let config_path = args.dir.join("earshot.toml");
+    let config = CONFIG
+        .replace("{site}", &site)
+        .replace("{listen}", &listen.to_string());
+    std::fs::write(&config_path, config)
+        .with_context(|| format!("writing {}", config_path.display()))?;
+    // The demo is self-contained: environment overrides do not apply to it.
+    let settings = settings::load(&config_path, std::iter::empty())?;
+
+    println!("Earshot demo: crawling the bundled demo site at {site}/");
+    let store = app::open_store(&settings).await?;
+    let crawler = app::crawler(&settings, store.clone())?;
+    let reports =
+        crawl_once::crawl_with_progress(&crawler, None, settings.crawler.concurrency).await?;
+    print!("{}", crawl_once::summary(&reports));
+
+    let latest = store
+        .mentions(&MentionQuery {
+            limit: 8,
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "\nStored {} mentions of Lumora in all. The latest:",
+        store.count_mentions().await?
+    );
+    for m in &latest {
+        let title: String = m.title.chars().take(70).collect();
+        println!("  [{}] {:<20} {}", m.id.0, m.source, title);
+    }
+
+    if args.no_serve {
+        return Ok(());
+    }
+    let config_shown = config_path.display();
+    println!(
+        "\nDemo site: {site}/\nAPI: http://{listen}/api/v1/mentions?brand=lumora\n\
+         Config: {config_shown} (database next to it)\n\nTry:\n  \
+         curl 'http://{listen}/api/v1/mentions?brand=lumora&limit=5'\n  \
+         earshot --config {config_shown} mentions --format table\n\n\
+         Earshot keeps crawling every minute. Press Ctrl-C to stop."
+    );
+    serve::run_until_shutdown(
+        api_listener,
+        store,
+        crawler,
+        &settings,
+        app::shutdown_signal(),
+    )
+    .await
+}
+
+/// Binds `addr`, or any free port on the same host if it is taken, saying so.
+async fn bind_or_any(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            let any = SocketAddr::new(addr.ip(), 0);
+            let l = TcpListener::bind(any)
+                .await
+                .with_context(|| format!("listening on {any}"))?;
+            eprintln!(
+                "{addr} is busy ({e}); the API uses {} instead.",
+                l.local_addr()?
+            );
+            Ok(l)
+        }
+    }
+}
+
+/// Serves the bundled files with an ETag, answering 304 to a matching If-None-Match,
+/// so repeated demo crawls show conditional GET at work.
+fn site_router() -> axum::Router {
+    axum::Router::new().fallback(|uri: axum::http::Uri, headers: HeaderMap| async move {
+        let Some((_, content_type, body)) = SITE.iter().find(|(p, _, _)| *p == uri.path()) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let etag = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            body.hash(&mut h);
+            format!("\"{:x}\"", h.finish())
+        };
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            == Some(etag.as_str())
+        {
+            return Response::builder()
+                .status(StatusCode::NOT_MODIFIED)
+                .header(header::ETAG, etag)
+                .body(axum::body::Body::empty())
+                .unwrap_or_default();
+        }
+        (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::ETAG, etag.as_str()),
+            ],
+            *body,
+        )
+            .into_response()
+    })
+}

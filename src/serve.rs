@@ -1,0 +1,58 @@
+//! `earshot serve`: the scheduler and the HTTP API in one process, until Ctrl-C/SIGTERM.
+
+use crate::app;
+use crate::settings::Settings;
+use anyhow::Context;
+use earshot_api::AppState;
+use earshot_crawler::crawl::Crawler;
+use earshot_store::Store;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Runs until a shutdown signal; then stops claiming, lets crawls and requests in
+/// flight finish their writes, and returns.
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let store = app::open_store(settings).await?;
+    let listener = TcpListener::bind(settings.listen).await.with_context(|| {
+        format!(
+            "listening on {} (is another Earshot running? set [server] listen)",
+            settings.listen
+        )
+    })?;
+    let crawler = app::crawler(settings, store.clone())?;
+    println!("Earshot API on http://{}", listener.local_addr()?);
+    run_until_shutdown(listener, store, crawler, settings, app::shutdown_signal()).await
+}
+
+/// The scheduler and API on an already-bound listener until `shutdown` resolves.
+pub async fn run_until_shutdown(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    crawler: Crawler,
+    settings: &Settings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let api = tokio::spawn(earshot_api::serve(
+        listener,
+        AppState { store },
+        stopped(stop_rx.clone()),
+    ));
+    let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);
+    let scheduler = tokio::spawn({
+        let rx = stop_rx.clone();
+        async move { crawler.run_scheduler(concurrency, tick, stopped(rx)).await }
+    });
+    shutdown.await;
+    eprintln!("Shutting down: finishing crawls and requests in flight…");
+    let _ = stop_tx.send(true);
+    scheduler.await.context("the scheduler task failed")?;
+    api.await
+        .context("the API task failed")?
+        .context("the API server failed")?;
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! Configuration: defaults, then one TOML file, then `EARSHOT__SECTION__KEY` environment
+//! variables, parsed into typed settings. Every error names the file and line (or the
+//! environment variable) and what is wrong.
+
+use earshot_crawler::fetch::FetchLimits;
+use earshot_domain::{Brand, BrandSlug, BrandTerm, Source, SourceKind, SourceName, SourceUrl};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// The config file used when neither `--config` nor `EARSHOT_CONFIG` names one.
+pub const DEFAULT_PATH: &str = "earshot.toml";
+
+/// Validated settings for one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub path: PathBuf,
+    pub database: DatabaseUrl,
+    pub listen: SocketAddr,
+    pub crawler: CrawlerSettings,
+    pub brands: Vec<Brand>,
+    pub sources: Vec<Source>,
+}
+
+/// How crawls run.
+#[derive(Debug, Clone)]
+pub struct CrawlerSettings {
+    /// Sources crawled at once.
+    pub concurrency: usize,
+    /// How often the scheduler looks for due sources.
+    pub tick: Duration,
+    pub limits: FetchLimits,
+}
+
+/// A database URL. `Debug` and `Display` hide any password.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", earshot_store::redact(&self.0))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&earshot_store::redact(&self.0))
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} not found. Create it (the README shows an example), pass --config PATH, or try `earshot demo`")]
+    Missing { path: PathBuf },
+    #[error("could not read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+// The file as written. Unknown keys are errors, so a typo is caught, not ignored.
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    crawler: RawCrawler,
+    #[serde(default)]
+    brands: Vec<RawBrand>,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCrawler {
+    concurrency: Option<Spanned<i64>>,
+    tick: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    max_body_bytes: Option<Spanned<i64>>,
+    max_redirects: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBrand {
+    slug: Spanned<String>,
+    name: Option<String>,
+    terms: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    every: Option<Spanned<String>>,
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone)]
+enum Origin<'a> {
+    /// A byte span of the file.
+    File(std::ops::Range<usize>),
+    Env(&'a str),
+}
+
+/// Loads settings: the file at `path`, then environment overrides from `env`
+/// (pass `std::env::vars()`; tests pass their own).
+pub fn load(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::Missing {
+                path: path.to_owned(),
+            })
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    parse(path, &text, env)
+}
+
+/// Parses settings from config text (as if read from `path`) plus environment overrides.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
+    let located = |span: Option<std::ops::Range<usize>>, message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        line: span.map(|s| line_of(text, s.start)),
+        message,
+    };
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| located(e.span(), e.message().to_owned()))?;
+    let overrides: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("EARSHOT__"))
+        .collect();
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    Validator {
+        path,
+        text,
+        base_dir,
+        overrides: &overrides,
+    }
+    .settings(raw)
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+    base_dir: &'a Path,
+    overrides: &'a [(String, String)],
+}
+
+impl Validator<'_> {
+    fn error(&self, origin: Origin<'_>, message: impl Into<String>) -> ConfigError {
+        match origin {
+            Origin::File(span) => ConfigError::Invalid {
+                path: self.path.to_owned(),
+                line: Some(line_of(self.text, span.start)),
+                message: message.into(),
+            },
+            Origin::Env(var) => ConfigError::Env {
+                var: var.to_owned(),
+                message: message.into(),
+            },
+        }
+    }
+
+    /// The value of a setting: the environment's `EARSHOT__SECTION__KEY` if set, else the
+    /// file's, with where it came from.
+    fn setting<'s, T: Clone>(
+        &'s self,
+        section: &str,
+        key: &str,
+        from_file: &Option<Spanned<T>>,
+        from_env: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<(T, Origin<'s>)>, ConfigError> {
+        let var = format!(
+            "EARSHOT__{}__{}",
+            section.to_uppercase(),
+            key.to_uppercase()
+        );
+        if let Some((name, value)) = self.overrides.iter().find(|(k, _)| *k == var) {
+            return match from_env(value) {
+                Some(v) => Ok(Some((v, Origin::Env(name.as_str())))),
+                None => Err(self.error(
+                    Origin::Env(name.as_str()),
+                    format!("{value:?} is not a valid {section}.{key}"),
+                )),
+            };
+        }
+        Ok(from_file
+            .as_ref()
+            .map(|s| (s.get_ref().clone(), Origin::File(s.span()))))
+    }
+
+    fn settings(&self, raw: RawConfig) -> Result<Settings, ConfigError> {
+        for (k, _) in self.overrides {
+            if !KNOWN_OVERRIDES.contains(&k.as_str()) {
+                return Err(ConfigError::Env {
+                    var: k.clone(),
+                    message: format!(
+                        "not a setting Earshot knows; known: {}",
+                        KNOWN_OVERRIDES.join(", ")
+                    ),
+                });
+            }
+        }
+        let text = |v: &str| Some(v.to_owned());
+
+        let database = match self.setting("database", "url", &raw.database.url, text)? {
+            Some((url, origin)) => self.database_url(&url, origin)?,
+            None => self.database_url("sqlite://earshot.db", Origin::Env("(default)"))?,
+        };
+        let listen = match self.setting("server", "listen", &raw.server.listen, text)? {
+            Some((addr, origin)) => addr.parse().map_err(|_| {
+                self.error(
+                    origin,
+                    format!("listen address {addr:?} must be HOST:PORT, e.g. 127.0.0.1:8080"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+
+        let c = &raw.crawler;
+        let defaults = FetchLimits::default();
+        let concurrency = self.bounded("crawler", "concurrency", &c.concurrency, 1, 256, 8)?;
+        let max_redirects = self.bounded("crawler", "max_redirects", &c.max_redirects, 0, 20, 5)?;
+        let max_body = self.bounded(
+            "crawler",
+            "max_body_bytes",
+            &c.max_body_bytes,
+            1024,
+            1 << 30,
+            10 << 20,
+        )?;
+        let crawler = CrawlerSettings {
+            concurrency: concurrency as usize,
+            tick: self
+                .duration("crawler", "tick", &c.tick)?
+                .unwrap_or(Duration::from_secs(5)),
+            limits: FetchLimits {
+                connect_timeout: self
+                    .duration("crawler", "connect_timeout", &c.connect_timeout)?
+                    .unwrap_or(defaults.connect_timeout),
+                total_timeout: self
+                    .duration("crawler", "timeout", &c.timeout)?
+                    .unwrap_or(defaults.total_timeout),
+                max_body_bytes: max_body as u64,
+                max_redirects: max_redirects as usize,
+            },
+        };
+
+        let brands = self.brands(raw.brands)?;
+        let sources = self.sources(raw.sources)?;
+        Ok(Settings {
+            path: self.path.to_owned(),
+            database,
+            listen,
+            crawler,
+            brands,
+            sources,
+        })
+    }
+
+    fn bounded(
+        &self,
+        section: &str,
+        key: &str,
+        raw: &Option<Spanned<i64>>,
+        min: i64,
+        max: i64,
+        default: i64,
+    ) -> Result<i64, ConfigError> {
+        match self.setting(section, key, raw, |v| v.trim().parse::<i64>().ok())? {
+            Some((n, _)) if (min..=max).contains(&n) => Ok(n),
+            Some((n, origin)) => Err(self.error(
+                origin,
+                format!("{section}.{key} = {n} must be from {min} to {max}"),
+            )),
+            None => Ok(default),
+        }
+    }
+
+    fn duration(
+        &self,
+        section: &str,
+        key: &str,
+        raw: &Option<Spanned<String>>,
+    ) -> Result<Option<Duration>, ConfigError> {
+        match self.setting(section, key, raw, |v| Some(v.to_owned()))? {
+            Some((v, origin)) => parse_duration(&v)
+                .map(Some)
+                .map_err(|m| self.error(origin, format!("{section}.{key}: {m}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// A relative SQLite path is taken relative to the config file, so the database sits
+    /// next to it whatever the working directory.
+    fn database_url(&self, url: &str, origin: Origin<'_>) -> Result<DatabaseUrl, ConfigError> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let (file, params) = rest
+                .split_once('?')
+                .map_or((rest, None), |(f, p)| (f, Some(p)));
+            if file.is_empty() {
+                return Err(self.error(
+                    origin,
+                    "database.url sqlite:// needs a file path, e.g. sqlite://earshot.db",
+                ));
+            }
+            if file == ":memory:" || Path::new(file).is_absolute() {
+                return Ok(DatabaseUrl(url.to_owned()));
+            }
+            let abs = self.base_dir.join(file);
+            let abs = if abs.is_absolute() {
+                abs
+            } else {
+                std::env::current_dir().map(|d| d.join(&abs)).unwrap_or(abs)
+            };
+            let mut out = format!("sqlite://{}", abs.display());
+            if let Some(p) = params {
+                out.push('?');
+                out.push_str(p);
+            }
+            return Ok(DatabaseUrl(out));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl(url.to_owned()));
+        }
+        Err(self.error(
+            origin,
+            format!(
+                "database.url {:?} must start with sqlite:// or postgres://",
+                earshot_store::redact(url)
+            ),
+        ))
+    }
+
+    fn brands(&self, raw: Vec<RawBrand>) -> Result<Vec<Brand>, ConfigError> {
+        let mut out: Vec<Brand> = Vec::new();
+        for b in raw {
+            let at = |s: &Spanned<String>| Origin::File(s.span());
+            let slug =
+                BrandSlug::parse(b.slug.get_ref()).map_err(|e| self.error(at(&b.slug), e.0))?;
+            if out.iter().any(|o| o.slug == slug) {
+                return Err(self.error(at(&b.slug), format!("brand {slug} is defined twice")));
+            }
+            let terms = b
+                .terms
+                .get_ref()
+                .iter()
+                .map(|t| BrandTerm::parse(t.get_ref()).map_err(|e| self.error(at(t), e.0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let exclude = b
+                .exclude
+                .iter()
+                .map(|t| BrandTerm::parse(t.get_ref()).map_err(|e| self.error(at(t), e.0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let name = b.name.unwrap_or_else(|| slug.to_string());
+            let brand = Brand::new(slug, name, terms, exclude)
+                .map_err(|e| self.error(Origin::File(b.terms.span()), e.0))?;
+            out.push(brand);
+        }
+        Ok(out)
+    }
+
+    fn sources(&self, raw: Vec<RawSource>) -> Result<Vec<Source>, ConfigError> {
+        let mut out: Vec<Source> = Vec::new();
+        for s in raw {
+            let at = |v: &Spanned<String>| Origin::File(v.span());
+            let name =
+                SourceName::parse(s.name.get_ref()).map_err(|e| self.error(at(&s.name), e.0))?;
+            if out.iter().any(|o| o.name == name) {
+                return Err(self.error(at(&s.name), format!("source {name} is defined twice")));
+            }
+            let kind =
+                SourceKind::parse(s.kind.get_ref()).map_err(|e| self.error(at(&s.kind), e.0))?;
+            let url = SourceUrl::parse(s.url.get_ref()).map_err(|e| self.error(at(&s.url), e.0))?;
+            let every = match &s.every {
+                Some(e) => parse_duration(e.get_ref())
+                    .map_err(|m| self.error(at(e), format!("every: {m}")))?,
+                None => Duration::from_secs(30 * 60),
+            };
+            out.push(Source {
+                name,
+                kind,
+                url,
+                every,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The environment variables that override settings.
+pub const KNOWN_OVERRIDES: &[&str] = &[
+    "EARSHOT__DATABASE__URL",
+    "EARSHOT__SERVER__LISTEN",
+    "EARSHOT__CRAWLER__CONCURRENCY",
+    "EARSHOT__CRAWLER__TICK",
+    "EARSHOT__CRAWLER__TIMEOUT",
+    "EARSHOT__CRAWLER__CONNECT_TIMEOUT",
+    "EARSHOT__CRAWLER__MAX_BODY_BYTES",
+    "EARSHOT__CRAWLER__MAX_REDIRECTS",
+];
+
+/// `30m`, `1h 30m`, `45s`, `1d`: at least one second.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw.trim())
+        .map_err(|_| format!("{raw:?} is not a duration such as 30s, 15m, 2h or 1d"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{raw:?} is shorter than one second"));
+    }
+    Ok(d)
+}
+
+/// The 1-based line holding byte `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}

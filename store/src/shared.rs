@@ -1,0 +1,380 @@
+//! The SQL both backends share, and the one implementation of [`crate::Store`] over it.
+//!
+//! The queries use only what SQLite (3.35+) and Postgres both accept: `$N` placeholders,
+//! `ON CONFLICT`, `RETURNING`, `CAST(... AS ...)` and integer timestamps. The
+//! implementation is written once, in [`impl_store!`], and instantiated per backend
+//! because sqlx's row and pool types differ; where a backend ever needs its own query,
+//! it belongs in that backend's module, behind the same trait method.
+
+pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
+    next_check_at, etag, last_modified, error_count, last_error, last_success_at";
+
+pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands (slug, name, terms, exclude, updated_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (slug) DO UPDATE SET name = excluded.name, terms = excluded.terms,
+        exclude = excluded.exclude, updated_at = excluded.updated_at";
+
+pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources (name, kind, url, every_secs, updated_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
+        every_secs = excluded.every_secs, retired_at = NULL, updated_at = excluded.updated_at,
+        etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE NULL END,
+        last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE NULL END";
+
+pub(crate) const RETIRE_SOURCE: &str =
+    "UPDATE sources SET retired_at = $1, updated_at = $1 WHERE name = $2 AND retired_at IS NULL";
+
+/// The outer `claimed_until` test matters on Postgres: under READ COMMITTED, a claimer
+/// that waited on another's row lock re-checks the outer WHERE against the committed
+/// row, so two claimers never both win one source.
+pub(crate) fn claim_sql() -> String {
+    format!(
+        "UPDATE sources SET claimed_by = $1, claimed_until = $2
+        WHERE id IN (
+            SELECT id FROM sources
+            WHERE retired_at IS NULL
+              AND ($3 = 0 OR next_check_at IS NULL OR next_check_at <= $4)
+              AND (CAST($5 AS TEXT) IS NULL OR name = $5)
+              AND (claimed_until IS NULL OR claimed_until < $4)
+            ORDER BY COALESCE(next_check_at, 0), id
+            LIMIT $6)
+          AND (claimed_until IS NULL OR claimed_until < $4)
+        RETURNING {SOURCE_COLUMNS}"
+    )
+}
+
+pub(crate) const INSERT_MENTION: &str = "INSERT INTO mentions
+    (source_id, brand_id, dedup_key, url, title, snippet, matched_term, author, published_at, discovered_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (source_id, brand_id, dedup_key) DO NOTHING";
+
+pub(crate) const UPDATE_SOURCE_STATE: &str = "UPDATE sources SET next_check_at = $2, etag = $3,
+    last_modified = $4, error_count = $5, last_error = $6, last_success_at = $7,
+    claimed_by = NULL, claimed_until = NULL, updated_at = $8
+    WHERE id = $1";
+
+pub(crate) const INSERT_CRAWL_RUN: &str = "INSERT INTO crawl_runs
+    (source_id, worker, started_at, finished_at, http_status, bytes, items_seen, new_mentions, error)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub(crate) const SELECT_CRAWL_RUNS: &str = "SELECT r.id, s.name, r.started_at, r.finished_at,
+    r.http_status, r.bytes, r.items_seen, r.new_mentions, r.error
+    FROM crawl_runs r JOIN sources s ON s.id = r.source_id
+    ORDER BY r.id DESC LIMIT $1";
+
+pub(crate) const SELECT_MENTIONS: &str = "SELECT m.id, b.slug, s.name, m.url, m.title, m.snippet,
+        m.matched_term, m.author, m.published_at, m.discovered_at
+    FROM mentions m
+    JOIN brands b ON b.id = m.brand_id
+    JOIN sources s ON s.id = m.source_id
+    WHERE (CAST($1 AS TEXT) IS NULL OR b.slug = $1)
+      AND (CAST($2 AS BIGINT) IS NULL OR COALESCE(m.published_at, m.discovered_at) >= $2)
+      AND (CAST($3 AS BIGINT) IS NULL OR m.id < $3)
+    ORDER BY m.id DESC
+    LIMIT $4";
+
+/// Implements [`crate::Store`] for `$store`, a struct with a `pool: sqlx::Pool<$db>` field.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<(), $crate::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn sync_config(
+                &self,
+                brands: &[earshot_domain::Brand],
+                sources: &[earshot_domain::Source],
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::shared::*;
+                let mut tx = self.pool.begin().await?;
+                for b in brands {
+                    let terms: Vec<&str> = b.terms.iter().map(|t| t.as_str()).collect();
+                    let exclude: Vec<&str> = b.exclude.iter().map(|t| t.as_str()).collect();
+                    sqlx::query(UPSERT_BRAND)
+                        .bind(b.slug.as_str())
+                        .bind(&b.name)
+                        .bind(json(&terms))
+                        .bind(json(&exclude))
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for s in sources {
+                    sqlx::query(UPSERT_SOURCE)
+                        .bind(s.name.as_str())
+                        .bind(s.kind.as_str())
+                        .bind(s.url.as_str())
+                        .bind(secs(s.every))
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let stored: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM sources WHERE retired_at IS NULL")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for name in stored {
+                    if !sources.iter().any(|s| s.name.as_str() == name) {
+                        sqlx::query(RETIRE_SOURCE)
+                            .bind(now.as_millis())
+                            .bind(&name)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn sources(&self) -> Result<Vec<$crate::StoredSource>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM sources WHERE retired_at IS NULL ORDER BY name",
+                    $crate::shared::SOURCE_COLUMNS
+                );
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                rows.iter().map($crate::shared::source_from_row).collect()
+            }
+
+            async fn claim_sources(
+                &self,
+                claim: &$crate::Claim<'_>,
+            ) -> Result<Vec<$crate::StoredSource>, $crate::StoreError> {
+                let rows = sqlx::query(&$crate::shared::claim_sql())
+                    .bind(claim.worker)
+                    .bind(claim.now.plus(claim.lease).as_millis())
+                    .bind(i64::from(claim.due_only))
+                    .bind(claim.now.as_millis())
+                    .bind(claim.name.map(|n| n.as_str()))
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut out = rows
+                    .iter()
+                    .map($crate::shared::source_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.sort_by_key(|s| (s.state.next_check_at, s.id));
+                Ok(out)
+            }
+
+            async fn record_crawl(
+                &self,
+                source: earshot_domain::SourceId,
+                worker: &str,
+                record: &$crate::CrawlRecord,
+            ) -> Result<u64, $crate::StoreError> {
+                use $crate::shared::*;
+                let mut tx = self.pool.begin().await?;
+                // Write first: on SQLite a transaction that reads before it writes can
+                // fail to upgrade its lock (SQLITE_BUSY) instead of waiting for it.
+                let st = &record.state;
+                sqlx::query(UPDATE_SOURCE_STATE)
+                    .bind(source.0)
+                    .bind(st.next_check_at.map(|t| t.as_millis()))
+                    .bind(st.etag.as_deref())
+                    .bind(st.last_modified.as_deref())
+                    .bind(st.error_count)
+                    .bind(st.last_error.as_deref())
+                    .bind(st.last_success_at.map(|t| t.as_millis()))
+                    .bind(record.finished_at.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let brand_ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM brands")
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut new = 0u64;
+                for m in &record.mentions {
+                    let brand_id = brand_ids
+                        .iter()
+                        .find(|(_, slug)| slug == m.brand.as_str())
+                        .map(|(id, _)| *id)
+                        .ok_or_else(|| $crate::StoreError::UnknownBrand(m.brand.to_string()))?;
+                    let done = sqlx::query(INSERT_MENTION)
+                        .bind(source.0)
+                        .bind(brand_id)
+                        .bind(m.dedup_key.as_str())
+                        .bind(m.url.as_deref())
+                        .bind(&m.title)
+                        .bind(&m.snippet)
+                        .bind(&m.matched_term)
+                        .bind(m.author.as_deref())
+                        .bind(m.published_at.map(|t| t.as_millis()))
+                        .bind(record.finished_at.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    new += done.rows_affected();
+                }
+                sqlx::query(INSERT_CRAWL_RUN)
+                    .bind(source.0)
+                    .bind(worker)
+                    .bind(record.started_at.as_millis())
+                    .bind(record.finished_at.as_millis())
+                    .bind(record.http_status.map(i64::from))
+                    .bind(count(record.bytes))
+                    .bind(count(record.items_seen))
+                    .bind(count(new))
+                    .bind(record.error.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn crawl_runs(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<$crate::CrawlRun>, $crate::StoreError> {
+                let rows = sqlx::query($crate::shared::SELECT_CRAWL_RUNS)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map($crate::shared::crawl_run_from_row)
+                    .collect()
+            }
+
+            async fn mentions(
+                &self,
+                q: &$crate::MentionQuery,
+            ) -> Result<Vec<earshot_domain::Mention>, $crate::StoreError> {
+                let rows = sqlx::query($crate::shared::SELECT_MENTIONS)
+                    .bind(q.brand.as_ref().map(|b| b.as_str()))
+                    .bind(q.since.map(|t| t.as_millis()))
+                    .bind(q.before.map(|id| id.0))
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::shared::mention_from_row).collect()
+            }
+
+            async fn count_mentions(&self) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mentions")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::shared::unsigned(n))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+use crate::{CrawlRun, StoreError, StoredSource};
+use earshot_domain::{
+    BrandSlug, Mention, MentionId, Source, SourceId, SourceKind, SourceName, SourceState,
+    SourceUrl, Timestamp,
+};
+use std::time::Duration;
+
+pub(crate) fn json(items: &[&str]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn ts(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(Timestamp::from_millis)
+}
+
+pub(crate) fn brand_slug(raw: String) -> Result<BrandSlug, StoreError> {
+    BrandSlug::parse(&raw).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+pub(crate) fn source_name(raw: String) -> Result<SourceName, StoreError> {
+    SourceName::parse(&raw).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+/// Rebuilds a source row (columns in [`SOURCE_COLUMNS`] order) into domain values. A row
+/// that no longer parses (say, a kind this build does not know) is reported as corrupt
+/// rather than guessed at.
+pub(crate) fn source_from_row<R>(r: &R) -> Result<StoredSource, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let corrupt = |e: earshot_domain::InvalidValue| StoreError::Corrupt(e.0);
+    let name: String = r.try_get(1)?;
+    let kind: String = r.try_get(2)?;
+    let url: String = r.try_get(3)?;
+    Ok(StoredSource {
+        id: SourceId(r.try_get(0)?),
+        source: Source {
+            name: SourceName::parse(&name).map_err(corrupt)?,
+            kind: SourceKind::parse(&kind).map_err(corrupt)?,
+            url: SourceUrl::parse(&url).map_err(corrupt)?,
+            every: Duration::from_secs(unsigned(r.try_get(4)?)),
+        },
+        retired_at: ts(r.try_get(5)?),
+        state: SourceState {
+            next_check_at: ts(r.try_get(6)?),
+            etag: r.try_get(7)?,
+            last_modified: r.try_get(8)?,
+            error_count: r.try_get(9)?,
+            last_error: r.try_get(10)?,
+            last_success_at: ts(r.try_get(11)?),
+        },
+    })
+}
+
+/// Rebuilds a row of [`SELECT_MENTIONS`].
+pub(crate) fn mention_from_row<R>(r: &R) -> Result<Mention, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Mention {
+        id: MentionId(r.try_get(0)?),
+        brand: brand_slug(r.try_get(1)?)?,
+        source: source_name(r.try_get(2)?)?,
+        url: r.try_get(3)?,
+        title: r.try_get(4)?,
+        snippet: r.try_get(5)?,
+        matched_term: r.try_get(6)?,
+        author: r.try_get(7)?,
+        published_at: ts(r.try_get(8)?),
+        discovered_at: Timestamp::from_millis(r.try_get(9)?),
+    })
+}
+
+/// Rebuilds a row of [`SELECT_CRAWL_RUNS`].
+pub(crate) fn crawl_run_from_row<R>(r: &R) -> Result<CrawlRun, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: Option<i64> = r.try_get(4)?;
+    Ok(CrawlRun {
+        id: r.try_get(0)?,
+        source: source_name(r.try_get(1)?)?,
+        started_at: Timestamp::from_millis(r.try_get(2)?),
+        finished_at: Timestamp::from_millis(r.try_get(3)?),
+        http_status: status.and_then(|s| u16::try_from(s).ok()),
+        bytes: unsigned(r.try_get(5)?),
+        items_seen: unsigned(r.try_get(6)?),
+        new_mentions: unsigned(r.try_get(7)?),
+        error: r.try_get(8)?,
+    })
+}

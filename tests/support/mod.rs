@@ -1,0 +1,127 @@
+//! Shared pieces of the black-box tests: fresh databases on both backends, and config.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use earshot_domain::{Brand, BrandSlug, BrandTerm, Source, SourceKind, SourceName, SourceUrl};
+use earshot_store::Store;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+    /// Keeps a SQLite file's folder alive; a Postgres database is dropped by `cleanup`.
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A fresh SQLite file in a temporary folder.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("earshot.db").display());
+        let store = earshot_store::connect(&url).await.expect("open sqlite");
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    /// A fresh database on the Postgres at `EARSHOT_TEST_POSTGRES`
+    /// (default `postgres://postgres@127.0.0.1:5432/postgres`). Postgres tests never
+    /// skip silently: if the server is down the test fails and says how to start it.
+    pub async fn postgres() -> TestDb {
+        let admin_url = admin_url();
+        let name = format!(
+            "earshot_t_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let mut admin = connect_admin(&admin_url).await;
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
+        let url = replace_db(&admin_url, &name);
+        let store = earshot_store::connect(&url).await.expect("open postgres");
+        TestDb {
+            store,
+            url,
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+
+    /// Drops a Postgres test database (SQLite's folder goes with the value).
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            drop(self.store);
+            let mut admin = connect_admin(&admin_url()).await;
+            let _ = sqlx::Executor::execute(
+                &mut admin,
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+            )
+            .await;
+        }
+    }
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn admin_url() -> String {
+    std::env::var("EARSHOT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+async fn connect_admin(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
+        panic!(
+            "Postgres is not reachable at {url} ({e}). Start it with \
+             `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+             or set EARSHOT_TEST_POSTGRES"
+        )
+    })
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("postgres URL");
+    u.set_path(db);
+    u.to_string()
+}
+
+/// The brand used across tests: "Acme", also written "Акме", with one exclusion.
+pub fn acme() -> Brand {
+    brand(
+        "acme",
+        "Acme",
+        &["Acme", "Акме", "acme.com"],
+        &["Acme Road Runner"],
+    )
+}
+
+pub fn brand(slug: &str, name: &str, terms: &[&str], exclude: &[&str]) -> Brand {
+    let t = |xs: &[&str]| xs.iter().map(|x| BrandTerm::parse(x).unwrap()).collect();
+    Brand::new(
+        BrandSlug::parse(slug).unwrap(),
+        name.to_owned(),
+        t(terms),
+        t(exclude),
+    )
+    .unwrap()
+}
+
+pub fn feed_source(name: &str, url: &str, every: Duration) -> Source {
+    Source {
+        name: SourceName::parse(name).unwrap(),
+        kind: SourceKind::Feed,
+        url: SourceUrl::parse(url).unwrap(),
+        every,
+    }
+}
