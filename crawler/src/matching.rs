@@ -338,7 +338,7 @@ fn walk_forward(text: &str, from: usize, n: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use earshot_domain::{BrandTerm, Timestamp};
+    use earshot_domain::{fold, BrandTerm, Timestamp};
 
     fn brand(slug: &str, terms: &[&str], exclude: &[&str]) -> Brand {
         let parse = |ts: &[&str]| {
@@ -556,6 +556,58 @@ mod tests {
             .mentions(&doc("Acme", "Acme"))
             .is_empty());
         assert!(found("Acme", "").is_empty());
+    }
+
+    #[test]
+    fn matched_terms_and_snippets_are_cut_from_the_original_text_in_any_script() {
+        let brands = [
+            brand("acme", &["Acme", "Акме"], &["Acme Road"]),
+            brand("cafe", &["Café Niño", "Ağ"], &[]),
+        ];
+        let matcher = BrandMatcher::new(&brands);
+        let words = [
+            "ACME",
+            "акме",
+            "Acme Road",
+            "CAFÉ",
+            "nino",
+            "Niño",
+            "ağ",
+            "AĞ",
+            "e\u{301}",
+            "İ",
+            "—",
+            ".",
+            " ",
+            "\n",
+            "Ab",
+        ];
+        let mut seed: u64 = 42;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(words[(seed >> 33) as usize % words.len()]);
+                if (seed >> 7) & 3 == 0 {
+                    text.push(' ');
+                }
+            }
+            for m in matcher.mentions(&doc("", &text)) {
+                assert!(
+                    text.contains(&m.matched_term),
+                    "{text:?}: {:?}",
+                    m.matched_term
+                );
+                assert!(
+                    m.snippet.contains(m.matched_term.trim()),
+                    "{text:?}: {:?}",
+                    m.snippet
+                );
+                assert!(!fold(&m.matched_term).is_empty());
+            }
+        }
     }
 
     #[test]

@@ -857,6 +857,62 @@ mod tests {
     }
 
     #[test]
+    fn random_soups_of_markup_fragments_never_panic_and_never_leave_a_tag() {
+        let pieces = [
+            "<",
+            ">",
+            "&",
+            ";",
+            "#",
+            "x",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "]]>",
+            "<script>",
+            "</script>",
+            "<b>",
+            "</b",
+            "<p ",
+            "'",
+            "\"",
+            "=",
+            " ",
+            "\n",
+            "é",
+            "Київ",
+            "&amp",
+            "&#",
+            "&#x1F600;",
+            "/",
+            "<?",
+            "?>",
+            "<!",
+            "a",
+            "<style",
+            "</",
+            "\u{feff}",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            let mut html = String::new();
+            for _ in 0..(seed % 24) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                html.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let text = html_to_text(&html);
+            assert!(
+                !text.contains("<b>") && !text.contains("<script>"),
+                "{html:?} -> {text:?}"
+            );
+            assert_eq!(text, text.trim(), "{html:?}");
+            assert!(!text.contains("  "), "{html:?}");
+        }
+    }
+
+    #[test]
     fn the_entity_table_is_sorted_and_its_longest_name_is_known() {
         assert!(NAMED_REFERENCES
             .windows(2)
