@@ -475,3 +475,148 @@ fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[database]
+url = "sqlite://data/earshot.db"
+
+[[brands]]
+slug = "acme"
+name = "Acme"
+terms = ["Acme", "Акме"]
+exclude = ["Acme Road Runner"]
+
+[[sources]]
+name = "forum"
+kind = "feed"
+url = "https://example.org/feed.xml"
+every = "15m"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(Path::new("/etc/earshot/earshot.toml"), text, env(&[]))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_good_file_becomes_typed_settings_with_defaults() {
+        let s = parse(Path::new("/etc/earshot/earshot.toml"), GOOD, env(&[])).unwrap();
+        assert_eq!(s.database.expose(), "sqlite:///etc/earshot/data/earshot.db");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.brands[0].terms.len(), 2);
+        assert_eq!(s.sources[0].every, Duration::from_secs(900));
+        assert_eq!(s.crawler.limits.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(s.crawler.limits.max_redirects, 5);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_problem() {
+        let bad_slug = GOOD.replace("slug = \"acme\"", "slug = \"Acme Inc\"");
+        let e = error_of(&bad_slug);
+        assert!(
+            e.starts_with("/etc/earshot/earshot.toml line 6: brand slug"),
+            "{e}"
+        );
+
+        let bad_every = GOOD.replace("\"15m\"", "\"fortnightly\"");
+        let e = error_of(&bad_every);
+        assert!(e.contains("line 15") && e.contains("not a duration"), "{e}");
+
+        let typo = GOOD.replace("kind = \"feed\"", "kind = \"feed\"\nintervall = \"5m\"");
+        let e = error_of(&typo);
+        assert!(e.contains("line 14") && e.contains("intervall"), "{e}");
+
+        let syntax = GOOD.replace("terms = [", "terms = ");
+        assert!(
+            error_of(&syntax).contains("line 8"),
+            "{}",
+            error_of(&syntax)
+        );
+
+        let bad_kind = GOOD.replace("kind = \"feed\"", "kind = \"usenet\"");
+        assert!(error_of(&bad_kind).contains("line 13: unknown source kind"));
+
+        let dup = format!(
+            "{GOOD}\n[[sources]]\nname = \"forum\"\nkind = \"feed\"\nurl = \"https://a.test/\"\n"
+        );
+        assert!(
+            error_of(&dup).contains("line 18: source forum is defined twice"),
+            "{}",
+            error_of(&dup)
+        );
+
+        let no_terms = GOOD.replace("terms = [\"Acme\", \"Акме\"]", "terms = []");
+        assert!(error_of(&no_terms).contains("needs at least one term"));
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let s = parse(
+            Path::new("earshot.toml"),
+            GOOD,
+            env(&[
+                (
+                    "EARSHOT__DATABASE__URL",
+                    "postgres://earshot:secret@db/earshot",
+                ),
+                ("EARSHOT__SERVER__LISTEN", "0.0.0.0:9000"),
+                ("EARSHOT__CRAWLER__TIMEOUT", "5s"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database.expose(), "postgres://earshot:secret@db/earshot");
+        assert_eq!(
+            format!("{:?}", s.database),
+            "\"postgres://earshot:***@db/earshot\""
+        );
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.crawler.limits.total_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_bad_or_unknown_environment_override_is_named() {
+        let e = parse(
+            Path::new("e.toml"),
+            GOOD,
+            env(&[("EARSHOT__CRAWLER__CONCURRENCY", "lots")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("environment variable EARSHOT__CRAWLER__CONCURRENCY"),
+            "{e}"
+        );
+        let e = parse(
+            Path::new("e.toml"),
+            GOOD,
+            env(&[("EARSHOT__DATABASE__URI", "x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("EARSHOT__DATABASE__URI") && e.contains("EARSHOT__DATABASE__URL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_says_what_to_do() {
+        let e = load(Path::new("/nonexistent/earshot.toml"), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not found") && e.contains("earshot demo"), "{e}");
+    }
+}

@@ -1,0 +1,277 @@
+//! The real `earshot` binary, as a user runs it: config errors, a one-off crawl with a
+//! failing source, listings in every format, the demo, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn earshot(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("EARSHOT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run earshot")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A tiny site on 127.0.0.1 in this process: one good feed and one that fails.
+async fn start_site() -> String {
+    use axum::routing::get;
+    let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+        <item><guid>a1</guid><title>Acme, again</title><link>http://f.test/a1?utm_source=x</link><description>The Acme anvil, "heavy", works.</description><author>wile@example.org (Wile)</author></item>
+        <item><guid>a2</guid><title>Other</title><description>No brand.</description></item>
+        </channel></rss>"#;
+    let app = axum::Router::new()
+        .route("/feed.xml", get(move || async move { feed }))
+        .route(
+            "/broken.xml",
+            get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+fn config(base: &str) -> String {
+    format!(
+        r#"[[brands]]
+slug = "acme"
+name = "Acme"
+terms = ["Acme"]
+
+[[sources]]
+name = "good"
+kind = "feed"
+url = "{base}/feed.xml"
+
+[[sources]]
+name = "broken"
+kind = "feed"
+url = "{base}/broken.xml"
+"#
+    )
+}
+
+#[test]
+fn a_config_error_names_file_and_line_and_exits_nonzero_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("earshot.toml"),
+        "[[brands]]\nslug = \"acme\"\nterms = [\"Acme\"]\n\n[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"ftp://nope\"\n",
+    )
+    .unwrap();
+    let out = earshot(dir.path(), &["crawl", "--once"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("earshot.toml line 8") && err.contains("http:// or https://"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let missing = earshot(dir.path(), &["--config", "nope.toml", "mentions"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("nope.toml not found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crawl_once_stores_mentions_lists_failures_and_exits_zero() {
+    let base = start_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("earshot.toml"), config(&base)).unwrap();
+    let d = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || earshot(&d, &["crawl", "--once"]))
+        .await
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Crawled 2 sources: 2 items read, 1 new mention"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED broken: HTTP 500 (next try"),
+        "{stdout}"
+    );
+    assert!(
+        dir.path().join("earshot.db").exists(),
+        "the database sits next to the config"
+    );
+
+    let d = dir.path().to_owned();
+    let (json, csv, table, none, sources, one) = tokio::task::spawn_blocking(move || {
+        (
+            earshot(&d, &["mentions", "--format", "json"]),
+            earshot(
+                &d,
+                &[
+                    "mentions", "--format", "csv", "--brand", "acme", "--since", "30d",
+                ],
+            ),
+            earshot(&d, &["mentions"]),
+            earshot(&d, &["mentions", "--since", "2999-01-01"]),
+            earshot(&d, &["sources", "--format", "json"]),
+            earshot(&d, &["crawl", "--once", "--source", "nope"]),
+        )
+    })
+    .await
+    .unwrap();
+    let items: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(
+        items[0]["url"], "http://f.test/a1",
+        "tracking parameters stripped"
+    );
+    assert_eq!(items[0]["brand"], "acme");
+    let csv = text(&csv.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,published,brand,source,term,title,url,snippet")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .contains(",acme,good,Acme,\"Acme, again\",http://f.test/a1,"),
+        "{csv}"
+    );
+    assert!(text(&table.stdout).contains("Acme, again"));
+    assert!(
+        text(&none.stdout).contains("(none)"),
+        "{}",
+        text(&none.stdout)
+    );
+    let sources: serde_json::Value = serde_json::from_slice(&sources.stdout).unwrap();
+    let broken = sources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "broken")
+        .unwrap();
+    assert_eq!(broken["error_count"], 1);
+    assert_eq!(broken["last_error"], "HTTP 500");
+    assert_eq!(one.status.code(), Some(1));
+    assert!(
+        text(&one.stderr).contains("no source named nope"),
+        "{}",
+        text(&one.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("demo"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (api, printed) = tokio::task::spawn_blocking(move || {
+        let mut printed = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            if let Some(url) = line.strip_prefix("API: ") {
+                return (url.split("/api/").next().unwrap().to_owned(), printed);
+            }
+        }
+        panic!("the demo never printed its API address:\n{printed}");
+    })
+    .await
+    .unwrap();
+    assert!(printed.contains("0 failed"), "{printed}");
+
+    let http = reqwest::Client::new();
+    let page: serde_json::Value = http
+        .get(format!("{api}/api/v1/mentions?brand=lumora&limit=500"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20, "the demo site has 20 posts naming Lumora");
+    let sources: std::collections::HashSet<&str> = items
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 6, "every demo feed contributed: {sources:?}");
+    assert!(items
+        .iter()
+        .any(|m| m["snippet"].as_str().unwrap().contains("Люмора")));
+    assert!(items
+        .iter()
+        .all(|m| !m["title"].as_str().unwrap().contains("<b>")));
+
+    // Pagination: two pages of 15 then 5, no overlap.
+    let p1: serde_json::Value = http
+        .get(format!("{api}/api/v1/mentions?limit=15"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let p2: serde_json::Value = http
+        .get(format!("{api}/api/v1/mentions?limit=15&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p2["items"].as_array().unwrap().len(), 5);
+    assert!(p2["next_cursor"].is_null());
+
+    let ready = http.get(format!("{api}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let bad = http
+        .get(format!("{api}/api/v1/mentions?limit=zero"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"));
+    let missing = http
+        .get(format!("{api}/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "earshot did not stop within 15 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}
