@@ -1,0 +1,14 @@
+# The two commands a newcomer needs. Both set up what they need first.
+.PHONY: demo test bench
+
+## Build Earshot and run the demo (crawls a bundled demo site, then serves the API).
+demo:
+	scripts/demo.sh
+
+## Run the whole test suite (starts the local Postgres if it is not running).
+test:
+	scripts/test.sh
+
+## Ingest benchmark against Python's feedparser (see BENCHMARKS.md).
+bench:
+	benches/run-ingest.sh
