@@ -20,6 +20,48 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Sends SIGTERM and waits (at most 15 s) for a clean exit.
+async fn stop_with_sigterm(child: &mut std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "earshot did not stop within 15 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}
+
+/// Reads the child's stdout until a line starts with `prefix`; returns the rest of that
+/// line and everything printed up to it.
+async fn wait_for_line(child: &mut std::process::Child, prefix: &'static str) -> (String, String) {
+    let stdout = child.stdout.take().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut printed = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return (rest.to_owned(), printed);
+            }
+        }
+        panic!("earshot never printed {prefix:?}:\n{printed}");
+    })
+    .await
+    .unwrap()
+}
+
 /// A tiny site on 127.0.0.1 in this process: one good feed and one that fails.
 async fn start_site() -> String {
     use axum::routing::get;
@@ -177,21 +219,8 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (api, printed) = tokio::task::spawn_blocking(move || {
-        let mut printed = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            printed.push_str(&line);
-            printed.push('\n');
-            if let Some(url) = line.strip_prefix("API: ") {
-                return (url.split("/api/").next().unwrap().to_owned(), printed);
-            }
-        }
-        panic!("the demo never printed its API address:\n{printed}");
-    })
-    .await
-    .unwrap();
+    let (api_line, printed) = wait_for_line(&mut child, "API: ").await;
+    let api = api_line.split("/api/").next().unwrap().to_owned();
     assert!(printed.contains("0 failed"), "{printed}");
 
     let http = reqwest::Client::new();
@@ -256,22 +285,61 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    stop_with_sigterm(&mut child).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
+    let base = start_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("earshot.toml"), config(&base)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("EARSHOT__SERVER__LISTEN", "127.0.0.1:0")
+        .env("EARSHOT__CRAWLER__TICK", "1s")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (api, _) = wait_for_line(&mut child, "Earshot API on ").await;
+
+    // Nobody asked for a crawl: the scheduler finds both sources due and crawls them.
+    let http = reqwest::Client::new();
     let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
+    loop {
+        let page: serde_json::Value = http
+            .get(format!("{api}/api/v1/mentions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["items"].as_array().unwrap().len() == 1 {
+            break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "earshot did not stop within 15 s of SIGTERM"
+            start.elapsed() < Duration::from_secs(20),
+            "the scheduler never crawled"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    stop_with_sigterm(&mut child).await;
+
+    // The failing source's error was recorded by the scheduler too.
+    let d = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || earshot(&d, &["sources", "--format", "json"]))
+        .await
+        .unwrap();
+    let sources: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let broken = sources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "broken")
+        .unwrap();
+    assert_eq!(broken["last_error"], "HTTP 500");
 }
