@@ -70,7 +70,7 @@ tick = "2s"
 [[brands]]
 slug = "lumora"
 name = "Lumora"
-terms = ["Lumora", "Люмора", "lumora.example"]
+terms = ["Lumora", "Люмор*", "lumora.example"]   # Люмор* also matches Люмори, Люморою…
 exclude = ["Lumora Street"]
 
 [[sources]]

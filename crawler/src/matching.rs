@@ -16,6 +16,11 @@
 //! and does not lie inside an occurrence of one of the same brand's exclusion phrases.
 //! Scripts written without spaces between words (Chinese, Japanese, Thai) therefore only
 //! match where the term stands apart, e.g. in Latin-script text or next to punctuation.
+//!
+//! Prefix terms and exclusions (`Люмор*`, see [`earshot_domain::BrandTerm::is_prefix`])
+//! put their stem into the same automaton. Their hits need only the left boundary; each
+//! then extends to the end of the word it starts (`Люморою`), so the matched term, the
+//! snippet's hit and an exclusion's span are the whole inflected word as written.
 
 use crate::dedup::dedup_key;
 use crate::links::canonical_url;
@@ -52,11 +57,14 @@ struct Owner {
     brand: usize,
     /// An exclusion phrase rather than a term.
     exclusion: bool,
+    /// A prefix term or exclusion: the pattern is its stem, which may go on into a longer
+    /// word, and a hit covers that whole word.
+    prefix: bool,
 }
 
 impl BrandMatcher {
-    /// Builds the matcher for `brands`. Terms and exclusions are folded exactly as document
-    /// text will be.
+    /// Builds the matcher for `brands`. Terms and exclusions (the stems of prefix ones)
+    /// are folded exactly as document text will be.
     ///
     /// # Panics
     ///
@@ -70,7 +78,7 @@ impl BrandMatcher {
         for (brand, b) in brands.iter().enumerate() {
             let roles = b.terms.iter().map(|t| (t, false));
             for (term, exclusion) in roles.chain(b.exclude.iter().map(|t| (t, true))) {
-                let folded = FoldedText::new(term.as_str()).text.trim().to_owned();
+                let folded = FoldedText::new(term.stem()).text.trim().to_owned();
                 if folded.is_empty() {
                     continue;
                 }
@@ -79,7 +87,11 @@ impl BrandMatcher {
                     owners.push(Vec::new());
                     patterns.len() - 1
                 });
-                owners[id].push(Owner { brand, exclusion });
+                owners[id].push(Owner {
+                    brand,
+                    exclusion,
+                    prefix: term.is_prefix(),
+                });
             }
         }
         let automaton = (!patterns.is_empty()).then(|| {
@@ -100,9 +112,10 @@ impl BrandMatcher {
     /// term when several start there). Mentions come in the order the brands were given.
     ///
     /// Each carries the document's dedup key ([`crate::dedup::dedup_key`]), its canonical
-    /// URL, title, author and date, the term as written in the document, and a snippet of
-    /// about 300 characters centred on the hit (from the title followed by the start of the
-    /// text when the hit is in the title), marked with `…` where it was cut.
+    /// URL, title, author and date, the term as written in the document (for a prefix term,
+    /// the whole word it starts), and a snippet of about 300 characters centred on the hit
+    /// (from the title followed by the start of the text when the hit is in the title),
+    /// marked with `…` where it was cut.
     pub fn mentions(&self, doc: &Document) -> Vec<NewMention> {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
@@ -166,11 +179,20 @@ impl BrandMatcher {
         let folded = FoldedText::new(text);
         let mut found: Vec<(usize, bool, Range<usize>)> = Vec::new();
         for m in automaton.find_overlapping_iter(&folded.text) {
-            if !folded.is_word_bounded(m.range()) {
+            if !folded.starts_word(m.start()) {
                 continue;
             }
+            let ends_word = folded.ends_word(m.end());
+            let mut word_end = None;
             for owner in &self.owners[m.pattern().as_usize()] {
-                found.push((owner.brand, owner.exclusion, m.range()));
+                let range = if owner.prefix {
+                    m.start()..*word_end.get_or_insert_with(|| folded.word_end(m.end()))
+                } else if ends_word {
+                    m.range()
+                } else {
+                    continue;
+                };
+                found.push((owner.brand, owner.exclusion, range));
             }
         }
         found.sort_by_key(|(brand, _, r)| (*brand, r.start, std::cmp::Reverse(r.end)));
@@ -254,11 +276,30 @@ impl FoldedText {
         Self { text, origin }
     }
 
-    /// The hit neither starts nor ends inside a word.
-    fn is_word_bounded(&self, hit: Range<usize>) -> bool {
-        let before = self.text[..hit.start].chars().next_back();
-        let after = self.text[hit.end..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    /// A hit starting at `start` does not start inside a word.
+    fn starts_word(&self, start: usize) -> bool {
+        !self.text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+    }
+
+    /// A hit ending at `end` does not end inside a word.
+    fn ends_word(&self, end: usize) -> bool {
+        !self.text[end..]
+            .chars()
+            .next()
+            .is_some_and(char::is_alphanumeric)
+    }
+
+    /// The end of the word that goes on at `from`: the offset of the first character from
+    /// there that is not alphanumeric (or the end of the text). Folding has removed every
+    /// combining mark, so none can split a word here; [`FoldedText::original_range`] takes
+    /// the removed ones back in.
+    fn word_end(&self, from: usize) -> usize {
+        self.text[from..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(self.text.len(), |i| from + i)
     }
 
     /// The original byte range that folded to `hit` (which is non-empty).
@@ -266,10 +307,13 @@ impl FoldedText {
         let start = self.origin[hit.start];
         let last = self.origin[hit.end - 1];
         // End where the next folded character's source begins (this also takes in accents
-        // that folding removed), unless that is still the same source character.
+        // that folding removed), unless that is still the same source character. At the end
+        // of the folded text, all that follows `last` in the original folded to nothing
+        // (accents again), so it is taken in too.
         let end = match self.origin.get(hit.end) {
             Some(&next) if next > last => next,
-            _ => last + original[last..].chars().next().map_or(0, char::len_utf8),
+            Some(_) => last + original[last..].chars().next().map_or(0, char::len_utf8),
+            None => original.len(),
         };
         start..end
     }
@@ -563,6 +607,7 @@ mod tests {
         let brands = [
             brand("acme", &["Acme", "Акме"], &["Acme Road"]),
             brand("cafe", &["Café Niño", "Ağ"], &[]),
+            brand("prefixes", &["Nin*", "Ab*", "ACME*"], &["Acme Ro*"]),
         ];
         let matcher = BrandMatcher::new(&brands);
         let words = [
@@ -608,6 +653,123 @@ mod tests {
                 assert!(!fold(&m.matched_term).is_empty());
             }
         }
+    }
+
+    #[test]
+    fn a_prefix_term_matches_inflected_forms_and_reports_the_whole_word() {
+        assert_eq!(found("Люмор*", "Купила Люмори вчора"), ["Люмори"]);
+        assert_eq!(found("Люмор*", "задоволена люморою!"), ["люморою"]);
+        assert_eq!(found("Люмор*", "ЛЮМОРА"), ["ЛЮМОРА"]);
+        assert_eq!(found("Люмор*", "Люмора, привіт"), ["Люмора"]);
+        assert_eq!(found("Люмор*", "про «Люмору»"), ["Люмору"]);
+        assert_eq!(found("Люмор*", "Люмор"), ["Люмор"]);
+        assert_eq!(found("Lumor*", "Lumoras2024 rock"), ["Lumoras2024"]);
+    }
+
+    #[test]
+    fn a_prefix_term_still_needs_the_left_boundary() {
+        assert!(found("Люмор*", "колюмор і колюморою").is_empty());
+        assert!(found("Люмор*", "Лю мора").is_empty());
+        assert!(found("Люмор*", "Лю-мора").is_empty());
+        assert!(found("Lumor*", "2lumora").is_empty());
+    }
+
+    #[test]
+    fn prefix_terms_fold_like_other_terms() {
+        assert_eq!(found("Ёлк*", "в ЕЛКЕ и ёлочке"), ["ЕЛКЕ"]);
+        assert_eq!(found("Şirkət*", "SIRKƏTIN işi"), ["SIRKƏTIN"]);
+        assert_eq!(found("Cafe*", "los CAFÉS"), ["CAFÉS"]);
+        assert_eq!(found("Café Niñ*", "al cafe  ninos"), ["cafe  ninos"]);
+    }
+
+    #[test]
+    fn accents_removed_by_folding_stay_in_the_matched_word() {
+        assert_eq!(found("Люмор*", "купив Люмору\u{301}"), ["Люмору\u{301}"]);
+        assert_eq!(found("Люмор*", "Люмору\u{301} і"), ["Люмору\u{301}"]);
+        assert_eq!(found("Café", "un cafe\u{301}"), ["cafe\u{301}"]);
+    }
+
+    #[test]
+    fn a_prefix_hit_is_the_whole_word_in_the_snippet() {
+        let m = &BrandMatcher::new(&[brand("lumora", &["Люмор*"], &[])])
+            .mentions(&doc("", "Ми замовили в Люморою доставку"))[0];
+        assert_eq!(m.matched_term, "Люморою");
+        assert_eq!(m.snippet, "Ми замовили в Люморою доставку");
+    }
+
+    #[test]
+    fn a_prefix_exclusion_hides_the_terms_inside_the_words_it_starts() {
+        let lumora = [brand("lumora", &["Lumora"], &["Lumora Str*"])];
+        assert!(terms_found(&lumora, "", "walk down Lumora Street").is_empty());
+        assert!(terms_found(&lumora, "", "Lumora Strasse 5").is_empty());
+        assert!(terms_found(&lumora, "", "Lumora Str. 5").is_empty());
+        assert_eq!(terms_found(&lumora, "", "Lumora St. 5").len(), 1);
+        assert_eq!(
+            terms_found(&lumora, "", "Lumora Strasse, then Lumora").len(),
+            1
+        );
+        let both_prefix = [brand("lumora", &["Lumor*"], &["Lumoras Str*"])];
+        assert!(terms_found(&both_prefix, "", "the Lumoras Straße").is_empty());
+        assert_eq!(
+            terms_found(&both_prefix, "", "Lumoras Straße and Lumoras"),
+            [("lumora".to_owned(), "Lumoras".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_plain_and_a_prefix_term_of_one_brand_give_one_mention() {
+        let brands = [
+            brand("lumora", &["Lumora", "Люмор*", "Lumor*"], &[]),
+            brand("other", &["Lumoras"], &[]),
+        ];
+        assert_eq!(
+            terms_found(&brands, "", "Lumora, Люморою and Lumoras"),
+            [
+                ("lumora".to_owned(), "Lumora".to_owned()),
+                ("other".to_owned(), "Lumoras".to_owned())
+            ]
+        );
+        assert_eq!(
+            terms_found(&brands, "Люмори", "Lumora"),
+            [("lumora".to_owned(), "Люмори".to_owned())]
+        );
+    }
+
+    #[test]
+    fn one_stem_may_be_a_plain_term_of_one_brand_and_a_prefix_of_another() {
+        let brands = [
+            brand("plain", &["Lumora"], &[]),
+            brand("prefix", &["Lumora*"], &[]),
+        ];
+        assert_eq!(
+            terms_found(&brands, "", "Lumoras"),
+            [("prefix".to_owned(), "Lumoras".to_owned())]
+        );
+        assert_eq!(terms_found(&brands, "", "Lumora").len(), 2);
+    }
+
+    #[test]
+    fn a_prefix_term_works_among_a_thousand_terms() {
+        let mut brands: Vec<Brand> = (0..999)
+            .map(|i| brand(&format!("b{i}"), &[&format!("Brand{i}x")], &[]))
+            .collect();
+        brands.push(brand("lumora", &["Люмор*"], &["Люморове місто"]));
+        let matcher = BrandMatcher::new(&brands);
+        let text = "brand5x, Brand998x і Люморою; Люморове місто";
+        let found: Vec<(String, String)> = matcher
+            .mentions(&doc("", text))
+            .into_iter()
+            .map(|m| (m.brand.to_string(), m.matched_term))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("b5".to_owned(), "brand5x".to_owned()),
+                ("b998".to_owned(), "Brand998x".to_owned()),
+                ("lumora".to_owned(), "Люморою".to_owned())
+            ]
+        );
+        assert!(matcher.mentions(&doc("", "Люморове місто")).is_empty());
     }
 
     #[test]

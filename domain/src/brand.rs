@@ -38,11 +38,17 @@ impl std::fmt::Display for BrandSlug {
 
 /// A phrase that names a brand (or, in an exclusion list, a phrase that does not).
 /// Non-empty after trimming, at most 200 characters, containing at least one letter or digit.
+///
+/// A term ending in `*` is a *prefix term*: it matches any word that starts with the part
+/// before the `*` (its [stem](BrandTerm::stem)), so `Люмор*` matches `Люмора`, `Люмори` and
+/// `Люморою` — the inflected forms that Ukrainian, Russian or Azerbaijani text uses. The
+/// stem must have at least 2 letters or digits and end in one; `*` anywhere else is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct BrandTerm(String);
 
 impl BrandTerm {
+    /// Parses a term, trimming white space around it. The error says what was wrong.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let t = raw.trim();
         if t.chars().count() > 200 {
@@ -55,11 +61,43 @@ impl BrandTerm {
                 "brand term {raw:?} must contain at least one letter or digit"
             )));
         }
+        let stem = t.strip_suffix('*').unwrap_or(t);
+        if stem.contains('*') {
+            return Err(InvalidValue::new(format!(
+                "brand term {t:?} may contain '*' only at its very end, to match words \
+                 starting with what comes before it (e.g. \"Люмор*\")"
+            )));
+        }
+        if stem.len() < t.len() {
+            if stem.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+                return Err(InvalidValue::new(format!(
+                    "prefix term {t:?} needs at least 2 letters or digits before the '*', \
+                     so that it cannot match a large part of all text"
+                )));
+            }
+            if !stem.ends_with(char::is_alphanumeric) {
+                return Err(InvalidValue::new(format!(
+                    "prefix term {t:?} must have a letter or digit directly before the '*'"
+                )));
+            }
+        }
         Ok(Self(t.to_owned()))
     }
 
+    /// The term as configured, including a trailing `*` if it has one.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is a prefix term (it ends in `*`): it matches any word starting with
+    /// its [stem](BrandTerm::stem), not only the stem as a whole word.
+    pub fn is_prefix(&self) -> bool {
+        self.0.ends_with('*')
+    }
+
+    /// The text to look for: the term without its trailing `*` (the whole term otherwise).
+    pub fn stem(&self) -> &str {
+        self.0.strip_suffix('*').unwrap_or(&self.0)
     }
 }
 
@@ -111,5 +149,50 @@ mod tests {
     fn terms_need_a_letter_or_digit() {
         assert_eq!(BrandTerm::parse("  Акме ").unwrap().as_str(), "Акме");
         assert!(BrandTerm::parse(" - ").is_err());
+    }
+
+    #[test]
+    fn plain_terms_are_their_own_stem() {
+        let t = BrandTerm::parse(" Acme Corp ").unwrap();
+        assert!(!t.is_prefix());
+        assert_eq!(t.stem(), "Acme Corp");
+    }
+
+    #[test]
+    fn a_trailing_star_makes_a_prefix_term() {
+        let t = BrandTerm::parse(" Люмор* ").unwrap();
+        assert!(t.is_prefix());
+        assert_eq!(t.as_str(), "Люмор*");
+        assert_eq!(t.stem(), "Люмор");
+        let t = BrandTerm::parse("Lumora Str*").unwrap();
+        assert_eq!((t.is_prefix(), t.stem()), (true, "Lumora Str"));
+        assert_eq!(BrandTerm::parse("Ağ*").unwrap().stem(), "Ağ");
+        assert_eq!(BrandTerm::parse("4g*").unwrap().stem(), "4g");
+    }
+
+    #[test]
+    fn prefix_terms_need_two_letters_or_digits_before_the_star() {
+        for short in ["a*", "*", "Я*", "-a*", "a-*"] {
+            let err = BrandTerm::parse(short).unwrap_err().0;
+            assert!(err.contains("at least"), "{short}: {err}");
+        }
+        let err = BrandTerm::parse("a*").unwrap_err().0;
+        assert!(err.contains("at least 2 letters or digits"), "{err}");
+    }
+
+    #[test]
+    fn the_star_must_directly_follow_a_letter_or_digit() {
+        for bad in ["Acme *", "Acme.*", "Acme-*"] {
+            let err = BrandTerm::parse(bad).unwrap_err().0;
+            assert!(err.contains("directly before"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_star_anywhere_but_at_the_end_is_invalid() {
+        for bad in ["E*Trade", "*Acme", "Acme**", "Ac*me*"] {
+            let err = BrandTerm::parse(bad).unwrap_err().0;
+            assert!(err.contains("only at its very end"), "{bad}: {err}");
+        }
     }
 }
