@@ -11,4 +11,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo test"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole suite (cargo prints one per test binary, and the last
+# of those is often an empty doc-test run).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "\nearshot: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

@@ -49,6 +49,9 @@ pub struct MentionsArgs {
     /// Only mentions published since then: a time (2026-11-23, 2026-11-23T10:00:00Z) or an age (24h, 7d).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
+    /// Only mentions with this sentiment: negative, neutral or positive.
+    #[arg(long, value_name = "LABEL")]
+    pub sentiment: Option<String>,
     /// At most this many.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,

@@ -3,7 +3,7 @@
 use crate::app;
 use crate::cli::{Format, MentionsArgs};
 use crate::settings::Settings;
-use earshot_domain::{BrandSlug, Timestamp};
+use earshot_domain::{BrandSlug, Label, Timestamp};
 use earshot_store::MentionQuery;
 
 /// Prints stored mentions, newest first.
@@ -16,6 +16,7 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
             .map(|s| Timestamp::parse_since(s, Timestamp::now()))
             .transpose()?,
         before: None,
+        label: args.sentiment.as_deref().map(Label::parse).transpose()?,
         limit: args.limit,
     };
     let store = app::open_store(settings).await?;
@@ -29,6 +30,18 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
                 m.brand.to_string(),
                 m.source.to_string(),
                 m.matched_term.clone(),
+                m.sentiment
+                    .as_ref()
+                    .map(|s| s.label.to_string())
+                    .unwrap_or_default(),
+                m.sentiment
+                    .as_ref()
+                    .map(|s| format!("{:+.2}", s.score))
+                    .unwrap_or_default(),
+                m.sentiment
+                    .as_ref()
+                    .and_then(|s| s.language.clone())
+                    .unwrap_or_default(),
                 m.title.clone(),
                 m.url.clone().unwrap_or_default(),
                 m.snippet.clone(),

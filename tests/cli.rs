@@ -176,13 +176,13 @@ async fn crawl_once_stores_mentions_lists_failures_and_exits_zero() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("id,published,brand,source,term,title,url,snippet")
+        Some("id,published,brand,source,term,sentiment,score,language,title,url,snippet")
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .contains(",acme,good,Acme,\"Acme, again\",http://f.test/a1,"),
+            .contains(",acme,good,Acme,,,,\"Acme, again\",http://f.test/a1,"),
         "{csv}"
     );
     assert!(text(&table.stdout).contains("Acme, again"));

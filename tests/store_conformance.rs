@@ -322,3 +322,187 @@ async fn concurrent_claimers_on_postgres_never_share_a_source() {
     assert_eq!(all.len(), 40);
     db.cleanup().await;
 }
+
+fn sentiment(label: earshot_domain::Label, model: &str) -> earshot_domain::Sentiment {
+    let mut p = [0.1f32, 0.1, 0.1];
+    p[earshot_domain::Label::ALL
+        .iter()
+        .position(|l| *l == label)
+        .unwrap()] = 0.8;
+    earshot_domain::Sentiment {
+        label,
+        model_label: label,
+        probabilities: p,
+        score: p[2] - p[0],
+        language: Some("uk".to_owned()),
+        model: model.to_owned(),
+        embedding: vec![0.5; 384],
+    }
+}
+
+async fn sentiment_story(store: &dyn Store) {
+    use earshot_domain::Label;
+    use earshot_store::ClassifyClaim;
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let src = feed_source(
+        "forum",
+        "https://forum.test/feed.xml",
+        Duration::from_secs(60),
+    );
+    store.sync_config(&[acme()], &[src], t0).await.unwrap();
+    let forum = store.sources().await.unwrap().remove(0);
+    let found = (1..=3)
+        .map(|i| mention("acme", &format!("p{i}"), &format!("post {i}"), None))
+        .collect();
+    store
+        .record_crawl(forum.id, "w", &record(t0, found, SourceState::default()))
+        .await
+        .unwrap();
+    assert_eq!(store.count_unclassified("m@1", false).await.unwrap(), 3);
+
+    let claim = ClassifyClaim {
+        worker: "c1",
+        now: t0,
+        lease: Duration::from_secs(60),
+        limit: 2,
+        model: "m@1",
+        reclassify: false,
+        since: None,
+    };
+    let first = store.claim_unclassified(&claim).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first[0].id < first[1].id, "oldest first");
+    assert_eq!(first[0].title, "post 1");
+    let second = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c2",
+            ..claim.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "leased mentions are not handed out twice");
+    assert!(store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c3",
+            ..claim.clone()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Only the lease holder's results are stored.
+    let c1_results: Vec<_> = first
+        .iter()
+        .map(|j| (j.id, sentiment(Label::Negative, "m@1")))
+        .collect();
+    assert_eq!(
+        store.save_sentiments("c2", &c1_results, t0).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.save_sentiments("c1", &c1_results, t0).await.unwrap(),
+        2
+    );
+    assert_eq!(store.count_unclassified("m@1", false).await.unwrap(), 1);
+
+    // c2 died: after its lease expires, c3 takes the mention over and c2's late write is refused.
+    let later = t0.plus(Duration::from_secs(120));
+    let taken = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c3",
+            now: later,
+            ..claim.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, second[0].id);
+    let late = [(second[0].id, sentiment(Label::Negative, "m@1"))];
+    assert_eq!(store.save_sentiments("c2", &late, later).await.unwrap(), 0);
+    let c3 = [(taken[0].id, sentiment(Label::Positive, "m@1"))];
+    assert_eq!(store.save_sentiments("c3", &c3, later).await.unwrap(), 1);
+    assert_eq!(store.count_unclassified("m@1", false).await.unwrap(), 0);
+
+    let q = |label| MentionQuery {
+        label,
+        limit: 10,
+        ..Default::default()
+    };
+    let negative = store.mentions(&q(Some(Label::Negative))).await.unwrap();
+    assert_eq!(negative.len(), 2);
+    let s = negative[0].sentiment.as_ref().unwrap();
+    assert_eq!(
+        (s.label, s.language.as_deref(), s.model.as_str()),
+        (Label::Negative, Some("uk"), "m@1")
+    );
+    assert!((s.probabilities[0] - 0.8).abs() < 1e-6 && (s.score + 0.7).abs() < 1e-6);
+    assert_eq!(
+        store
+            .mentions(&q(Some(Label::Positive)))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .mentions(&q(Some(Label::Neutral)))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A new model re-classifies everything; the old results stay visible until replaced,
+    // and each mention keeps exactly one current sentiment.
+    assert_eq!(store.count_unclassified("m@2", true).await.unwrap(), 3);
+    assert_eq!(store.count_unclassified("m@2", false).await.unwrap(), 0);
+    let again = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c4",
+            now: later,
+            limit: 10,
+            model: "m@2",
+            reclassify: true,
+            ..claim.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    let all = store.mentions(&q(None)).await.unwrap();
+    assert!(all
+        .iter()
+        .all(|m| m.sentiment.as_ref().unwrap().model == "m@1"));
+    let redone: Vec<_> = again
+        .iter()
+        .map(|j| (j.id, sentiment(Label::Neutral, "m@2")))
+        .collect();
+    assert_eq!(
+        store.save_sentiments("c4", &redone, later).await.unwrap(),
+        3
+    );
+    let all = store.mentions(&q(None)).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all
+        .iter()
+        .all(|m| m.sentiment.as_ref().unwrap().model == "m@2"));
+    assert_eq!(
+        store
+            .mentions(&q(Some(Label::Neutral)))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_sentiment_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    sentiment_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_sentiment_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    sentiment_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}

@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use earshot_domain::{BrandSlug, Mention, MentionId, Timestamp};
+use earshot_domain::{BrandSlug, Label, Mention, MentionId, Timestamp};
 use earshot_store::MentionQuery;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,7 @@ struct RawQuery {
     since: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
+    sentiment: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,6 +70,10 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
                 .ok_or_else(|| bad(format!("cursor {c:?} is not one this API returned")))
         })
         .transpose()?;
+    let label = raw
+        .sentiment
+        .map(|l| Label::parse(&l).map_err(|e| bad(e.0)))
+        .transpose()?;
     let limit = match raw.limit {
         None => DEFAULT_LIMIT,
         Some(l) => l
@@ -85,6 +90,7 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
         brand,
         since,
         before,
+        label,
         limit,
     })
 }
@@ -104,6 +110,7 @@ mod tests {
             since: since.map(Into::into),
             cursor: cursor.map(Into::into),
             limit: limit.map(Into::into),
+            sentiment: None,
         }
     }
 
@@ -127,6 +134,13 @@ mod tests {
             (raw(None, None, Some("-4"), None), "cursor"),
             (raw(None, None, None, Some("0")), "limit"),
             (raw(None, None, None, Some("100000")), "limit"),
+            (
+                RawQuery {
+                    sentiment: Some("meh".into()),
+                    ..raw(None, None, None, None)
+                },
+                "sentiment",
+            ),
         ] {
             let e = parse(r, now).unwrap_err();
             assert!(matches!(e, ApiError::BadRequest(_)));

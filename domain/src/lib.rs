@@ -6,12 +6,14 @@
 
 mod brand;
 mod mention;
+mod sentiment;
 mod source;
 mod text;
 mod time;
 
 pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use mention::{content_hash, DedupKey, Mention, MentionId, NewMention};
+pub use sentiment::{label_with_rating, Label, Sentiment, STRONG_TEXT};
 pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
 pub use text::{fold, fold_char};
 pub use time::Timestamp;

@@ -75,7 +75,7 @@ pub struct NewMention {
 }
 
 /// A stored mention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mention {
     pub id: MentionId,
     pub brand: BrandSlug,
@@ -87,6 +87,10 @@ pub struct Mention {
     pub author: Option<String>,
     pub published_at: Option<Timestamp>,
     pub discovered_at: Timestamp,
+    /// A review's star rating, normalised to 0..1, when the source gave one.
+    pub rating: Option<f64>,
+    /// The current sentiment, once classified (without the embedding).
+    pub sentiment: Option<crate::Sentiment>,
 }
 
 #[cfg(test)]

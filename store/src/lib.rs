@@ -16,8 +16,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use earshot_domain::{
-    Brand, BrandSlug, Mention, MentionId, NewMention, Source, SourceId, SourceName, SourceState,
-    Timestamp,
+    Brand, BrandSlug, Label, Mention, MentionId, NewMention, Sentiment, Source, SourceId,
+    SourceName, SourceState, Timestamp,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +122,35 @@ pub struct MentionQuery {
     pub since: Option<Timestamp>,
     /// Only mentions with an id below this (the cursor of the previous page).
     pub before: Option<MentionId>,
+    /// Only mentions whose current sentiment has this label.
+    pub label: Option<Label>,
     pub limit: u32,
+}
+
+/// A request to lease mentions for classification, oldest first.
+#[derive(Debug, Clone)]
+pub struct ClassifyClaim<'a> {
+    pub worker: &'a str,
+    pub now: Timestamp,
+    pub lease: Duration,
+    pub limit: u32,
+    /// The model that will classify them (`model_id@version`).
+    pub model: &'a str,
+    /// Also claim mentions classified by another model (`earshot classify --all`);
+    /// otherwise only mentions with no sentiment yet.
+    pub reclassify: bool,
+    /// Only mentions discovered at or after this.
+    pub since: Option<Timestamp>,
+}
+
+/// A mention waiting for its sentiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyJob {
+    pub id: MentionId,
+    pub title: String,
+    pub snippet: String,
+    /// A review's star rating, normalised to 0..1.
+    pub rating: Option<f64>,
 }
 
 /// Everything Earshot stores. Implemented by [`SqliteStore`] and [`PostgresStore`];
@@ -170,6 +198,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many mentions are stored in all.
     async fn count_mentions(&self) -> Result<u64, StoreError>;
+
+    /// Leases up to `claim.limit` mentions that need classifying, oldest first. A
+    /// mention under a live lease is never returned, so concurrent classifiers get
+    /// disjoint sets; a lease whose worker died expires and its mentions come back.
+    async fn claim_unclassified(
+        &self,
+        claim: &ClassifyClaim<'_>,
+    ) -> Result<Vec<ClassifyJob>, StoreError>;
+
+    /// Stores sentiments in one transaction, each replacing the mention's previous one
+    /// (there is only ever one current sentiment per mention), and releases the leases.
+    /// A result whose lease `worker` no longer holds is skipped, so a worker that lost
+    /// its lease never overwrites the one that took over. Returns how many were stored.
+    async fn save_sentiments(
+        &self,
+        worker: &str,
+        results: &[(MentionId, Sentiment)],
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// How many mentions still need classifying by `model` (see [`ClassifyClaim::reclassify`]).
+    async fn count_unclassified(&self, model: &str, reclassify: bool) -> Result<u64, StoreError>;
 }
 
 /// Opens the database a URL names, applying migrations. `sqlite://PATH` (created if

@@ -63,15 +63,50 @@ pub(crate) const SELECT_CRAWL_RUNS: &str = "SELECT r.id, s.name, r.started_at, r
     ORDER BY r.id DESC LIMIT $1";
 
 pub(crate) const SELECT_MENTIONS: &str = "SELECT m.id, b.slug, s.name, m.url, m.title, m.snippet,
-        m.matched_term, m.author, m.published_at, m.discovered_at
+        m.matched_term, m.author, m.published_at, m.discovered_at, m.rating,
+        t.label, t.model_label, t.p_negative, t.p_neutral, t.p_positive, t.score, t.language, t.model
     FROM mentions m
     JOIN brands b ON b.id = m.brand_id
     JOIN sources s ON s.id = m.source_id
+    LEFT JOIN sentiments t ON t.mention_id = m.id
     WHERE (CAST($1 AS TEXT) IS NULL OR b.slug = $1)
       AND (CAST($2 AS BIGINT) IS NULL OR COALESCE(m.published_at, m.discovered_at) >= $2)
       AND (CAST($3 AS BIGINT) IS NULL OR m.id < $3)
+      AND (CAST($5 AS TEXT) IS NULL OR t.label = $5)
     ORDER BY m.id DESC
     LIMIT $4";
+
+/// Mentions needing `model`: none yet, or (re-classifying) another model's. The outer
+/// lease test plays the same role as in [`claim_sql`].
+pub(crate) const CLAIM_UNCLASSIFIED: &str = "UPDATE mentions
+    SET classify_claimed_by = $1, classify_claimed_until = $2
+    WHERE id IN (
+        SELECT m.id FROM mentions m LEFT JOIN sentiments t ON t.mention_id = m.id
+        WHERE (t.mention_id IS NULL OR ($3 = 1 AND t.model <> $4))
+          AND (m.classify_claimed_until IS NULL OR m.classify_claimed_until < $5)
+          AND (CAST($6 AS BIGINT) IS NULL OR m.discovered_at >= $6)
+        ORDER BY m.id
+        LIMIT $7)
+      AND (classify_claimed_until IS NULL OR classify_claimed_until < $5)
+    RETURNING id, title, snippet, rating";
+
+pub(crate) const COUNT_UNCLASSIFIED: &str = "SELECT COUNT(*) FROM mentions m
+    LEFT JOIN sentiments t ON t.mention_id = m.id
+    WHERE t.mention_id IS NULL OR ($1 = 1 AND t.model <> $2)";
+
+pub(crate) const RELEASE_CLASSIFY_LEASE: &str = "UPDATE mentions
+    SET classify_claimed_by = NULL, classify_claimed_until = NULL
+    WHERE id = $1 AND classify_claimed_by = $2";
+
+pub(crate) const UPSERT_SENTIMENT: &str = "INSERT INTO sentiments
+    (mention_id, label, model_label, p_negative, p_neutral, p_positive, score, language, model,
+     embedding, classified_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (mention_id) DO UPDATE SET label = excluded.label,
+        model_label = excluded.model_label, p_negative = excluded.p_negative,
+        p_neutral = excluded.p_neutral, p_positive = excluded.p_positive,
+        score = excluded.score, language = excluded.language, model = excluded.model,
+        embedding = excluded.embedding, classified_at = excluded.classified_at";
 
 /// Implements [`crate::Store`] for `$store`, a struct with a `pool: sqlx::Pool<$db>` field.
 macro_rules! impl_store {
@@ -249,6 +284,7 @@ macro_rules! impl_store {
                     .bind(q.since.map(|t| t.as_millis()))
                     .bind(q.before.map(|id| id.0))
                     .bind(i64::from(q.limit))
+                    .bind(q.label.map(|l| l.as_str()))
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map($crate::shared::mention_from_row).collect()
@@ -256,6 +292,89 @@ macro_rules! impl_store {
 
             async fn count_mentions(&self) -> Result<u64, $crate::StoreError> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mentions")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::shared::unsigned(n))
+            }
+
+            async fn claim_unclassified(
+                &self,
+                claim: &$crate::ClassifyClaim<'_>,
+            ) -> Result<Vec<$crate::ClassifyJob>, $crate::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query($crate::shared::CLAIM_UNCLASSIFIED)
+                    .bind(claim.worker)
+                    .bind(claim.now.plus(claim.lease).as_millis())
+                    .bind(i64::from(claim.reclassify))
+                    .bind(claim.model)
+                    .bind(claim.now.as_millis())
+                    .bind(claim.since.map(|t| t.as_millis()))
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut jobs = rows
+                    .iter()
+                    .map(|r| {
+                        Ok($crate::ClassifyJob {
+                            id: earshot_domain::MentionId(r.try_get(0)?),
+                            title: r.try_get(1)?,
+                            snippet: r.try_get(2)?,
+                            rating: r.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, $crate::StoreError>>()?;
+                jobs.sort_by_key(|j| j.id);
+                Ok(jobs)
+            }
+
+            async fn save_sentiments(
+                &self,
+                worker: &str,
+                results: &[(earshot_domain::MentionId, earshot_domain::Sentiment)],
+                now: earshot_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                use $crate::shared::*;
+                let mut tx = self.pool.begin().await?;
+                let mut saved = 0;
+                for (id, s) in results {
+                    // Write first (see record_crawl), and only while the lease is ours.
+                    let held = sqlx::query(RELEASE_CLASSIFY_LEASE)
+                        .bind(id.0)
+                        .bind(worker)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if held == 0 {
+                        continue;
+                    }
+                    sqlx::query(UPSERT_SENTIMENT)
+                        .bind(id.0)
+                        .bind(s.label.as_str())
+                        .bind(s.model_label.as_str())
+                        .bind(f64::from(s.probabilities[0]))
+                        .bind(f64::from(s.probabilities[1]))
+                        .bind(f64::from(s.probabilities[2]))
+                        .bind(f64::from(s.score))
+                        .bind(s.language.as_deref())
+                        .bind(&s.model)
+                        .bind(embedding_bytes(&s.embedding))
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    saved += 1;
+                }
+                tx.commit().await?;
+                Ok(saved)
+            }
+
+            async fn count_unclassified(
+                &self,
+                model: &str,
+                reclassify: bool,
+            ) -> Result<u64, $crate::StoreError> {
+                let n: i64 = sqlx::query_scalar($crate::shared::COUNT_UNCLASSIFIED)
+                    .bind(i64::from(reclassify))
+                    .bind(model)
                     .fetch_one(&self.pool)
                     .await?;
                 Ok($crate::shared::unsigned(n))
@@ -268,8 +387,8 @@ pub(crate) use impl_store;
 
 use crate::{CrawlRun, StoreError, StoredSource};
 use earshot_domain::{
-    BrandSlug, Mention, MentionId, Source, SourceId, SourceKind, SourceName, SourceState,
-    SourceUrl, Timestamp,
+    BrandSlug, Label, Mention, MentionId, Sentiment, Source, SourceId, SourceKind, SourceName,
+    SourceState, SourceUrl, Timestamp,
 };
 use std::time::Duration;
 
@@ -341,6 +460,7 @@ where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     Ok(Mention {
@@ -354,7 +474,39 @@ where
         author: r.try_get(7)?,
         published_at: ts(r.try_get(8)?),
         discovered_at: Timestamp::from_millis(r.try_get(9)?),
+        rating: r.try_get(10)?,
+        sentiment: sentiment_from_row(r)?,
     })
+}
+
+/// The sentiment columns of [`SELECT_MENTIONS`] (11 onwards), absent when the mention
+/// has not been classified.
+fn sentiment_from_row<R>(r: &R) -> Result<Option<Sentiment>, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let Some(label) = r.try_get::<Option<String>, _>(11)? else {
+        return Ok(None);
+    };
+    let label_of = |raw: &str| Label::parse(raw).map_err(|e| StoreError::Corrupt(e.0));
+    let p = |i: usize| -> Result<f32, StoreError> { Ok(r.try_get::<f64, _>(i)? as f32) };
+    Ok(Some(Sentiment {
+        label: label_of(&label)?,
+        model_label: label_of(&r.try_get::<String, _>(12)?)?,
+        probabilities: [p(13)?, p(14)?, p(15)?],
+        score: p(16)?,
+        language: r.try_get(17)?,
+        model: r.try_get(18)?,
+        embedding: Vec::new(),
+    }))
+}
+
+/// An embedding as stored: f32 little-endian, 4 bytes per dimension.
+pub(crate) fn embedding_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// Rebuilds a row of [`SELECT_CRAWL_RUNS`].
