@@ -54,11 +54,14 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
         "brand",
         "source",
         "term",
+        "sentiment",
+        "score",
+        "language",
         "title",
         "url",
         "snippet",
     ];
-    print(args.format.format, &header, &rows, &found, &[0, 1, 2, 3, 5])
+    print(args.format.format, &header, &rows, &found, &[0, 1, 2, 3, 5, 7, 8])
 }
 
 /// Prints each source's crawl health.
