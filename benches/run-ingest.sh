@@ -21,18 +21,18 @@ venv="${EARSHOT_BENCH_VENV:-$HOME/.cache/earshot/bench-venv}"
 python="${PYTHON:-python3}"
 
 if [[ ! -x "$venv/bin/python" ]]; then
-    echo "==> creating the peer's virtualenv at $venv (with $python)"
+    echo >&2 "==> creating the peer's virtualenv at $venv (with $python)"
     mkdir -p "$(dirname "$venv")"
     "$python" -m venv "$venv"
 fi
 
 if ! "$venv/bin/python" -c "import feedparser, sys; sys.exit(feedparser.__version__ != '$FEEDPARSER_VERSION')" 2>/dev/null; then
-    echo "==> installing feedparser==$FEEDPARSER_VERSION into $venv"
-    "$venv/bin/python" -m pip install --quiet "feedparser==$FEEDPARSER_VERSION"
+    echo >&2 "==> installing feedparser==$FEEDPARSER_VERSION into $venv"
+    "$venv/bin/python" -m pip install --quiet "feedparser==$FEEDPARSER_VERSION" >&2
 fi
 
 export EARSHOT_BENCH_PYTHON="$venv/bin/python"
-echo "==> peer: $("$EARSHOT_BENCH_PYTHON" --version 2>&1), feedparser $("$EARSHOT_BENCH_PYTHON" -c 'import feedparser; print(feedparser.__version__)')"
-echo "==> cargo bench --bench ingest (release build; the first build takes a few minutes)"
+echo >&2 "==> peer: $("$EARSHOT_BENCH_PYTHON" --version 2>&1), feedparser $("$EARSHOT_BENCH_PYTHON" -c 'import feedparser; print(feedparser.__version__)')"
+echo >&2 "==> cargo bench --bench ingest (release build; the first build takes a few minutes)"
 cd "$root"
 exec cargo bench --bench ingest
