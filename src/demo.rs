@@ -4,7 +4,7 @@
 //! keeps serving the API (and re-crawling on schedule) until Ctrl-C.
 
 use crate::cli::DemoArgs;
-use crate::{app, crawl_once, serve, settings};
+use crate::{app, classify, crawl_once, serve, settings};
 use anyhow::Context;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -133,10 +133,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     println!("Earshot demo: crawling the bundled demo site at {site}/");
     let store = app::open_store(&settings).await?;
+    let worker = classify::start_worker(&settings, store.clone()).await?;
     let crawler = app::crawler(&settings, store.clone())?;
     let reports =
         crawl_once::crawl_with_progress(&crawler, None, settings.crawler.concurrency).await?;
     print!("{}", crawl_once::summary(&reports));
+    if let Some(worker) = &worker {
+        print!(
+            "{}",
+            classify::drain_with_progress(worker, Default::default()).await?
+        );
+    }
 
     let latest = store
         .mentions(&MentionQuery {
@@ -149,8 +156,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         store.count_mentions().await?
     );
     for m in &latest {
-        let title: String = m.title.chars().take(70).collect();
-        println!("  [{}] {:<20} {}", m.id.0, m.source, title);
+        let title: String = m.title.chars().take(60).collect();
+        let verdict = m
+            .sentiment
+            .as_ref()
+            .map(|s| {
+                format!(
+                    "{:<8} {:+.2} {}",
+                    s.label.as_str(),
+                    s.score,
+                    s.language.as_deref().unwrap_or("??")
+                )
+            })
+            .unwrap_or_default();
+        println!("  [{:>2}] {:<17} {verdict:<17} {title}", m.id.0, m.source);
     }
 
     if args.no_serve {
@@ -159,6 +178,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let config_shown = config_path.display();
     println!(
         "\nDemo site: {site}/\nAPI: http://{listen}/api/v1/mentions?brand=lumora\n\
+         Negative mentions: http://{listen}/api/v1/mentions?brand=lumora&sentiment=negative\n\
          Config: {config_shown} (database next to it)\n\nTry:\n  \
          curl 'http://{listen}/api/v1/mentions?brand=lumora&limit=5'\n  \
          earshot --config {config_shown} mentions --format table\n\n\
@@ -168,6 +188,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         api_listener,
         store,
         crawler,
+        worker,
         &settings,
         app::shutdown_signal(),
     )

@@ -61,7 +61,13 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
         "url",
         "snippet",
     ];
-    print(args.format.format, &header, &rows, &found, &[0, 1, 2, 3, 5, 7, 8])
+    print(
+        args.format.format,
+        &header,
+        &rows,
+        &found,
+        &[0, 1, 2, 3, 5, 7, 8],
+    )
 }
 
 /// Prints each source's crawl health.

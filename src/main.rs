@@ -2,9 +2,11 @@
 //! in the workspace crates (`crawler`, `store`, `api`).
 
 mod app;
+mod classify;
 mod cli;
 mod crawl_once;
 mod demo;
+mod eval;
 mod listing;
 mod serve;
 mod settings;
@@ -38,6 +40,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     use cli::Command;
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
+        Command::Eval(args) => {
+            let settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            eval::run(&settings, &args.labels, args.language.as_deref()).await
+        }
         command => {
             let settings = app::load_settings(cli.config.as_deref())?;
             match command {
@@ -45,7 +51,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                 Command::Serve => serve::run(&settings).await,
                 Command::Mentions(args) => listing::mentions(&settings, &args).await,
                 Command::Sources(args) => listing::sources(&settings, args.format).await,
-                Command::Demo(_) => unreachable!("handled above"),
+                Command::Classify(args) => {
+                    classify::run(&settings, args.all, args.since.as_deref()).await
+                }
+                Command::Demo(_) | Command::Eval(_) => unreachable!("handled above"),
             }
         }
     }

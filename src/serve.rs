@@ -1,10 +1,11 @@
-//! `earshot serve`: the scheduler and the HTTP API in one process, until Ctrl-C/SIGTERM.
+//! `earshot serve`: the scheduler, the sentiment worker and the HTTP API in one process, until Ctrl-C/SIGTERM.
 
-use crate::app;
 use crate::settings::Settings;
+use crate::{app, classify};
 use anyhow::Context;
 use earshot_api::AppState;
 use earshot_crawler::crawl::Crawler;
+use earshot_sentiment::worker::Worker;
 use earshot_store::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -20,9 +21,18 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             settings.listen
         )
     })?;
+    let worker = classify::start_worker(settings, store.clone()).await?;
     let crawler = app::crawler(settings, store.clone())?;
     println!("Earshot API on http://{}", listener.local_addr()?);
-    run_until_shutdown(listener, store, crawler, settings, app::shutdown_signal()).await
+    run_until_shutdown(
+        listener,
+        store,
+        crawler,
+        worker,
+        settings,
+        app::shutdown_signal(),
+    )
+    .await
 }
 
 /// The scheduler and API on an already-bound listener until `shutdown` resolves.
@@ -30,6 +40,7 @@ pub async fn run_until_shutdown(
     listener: TcpListener,
     store: Arc<dyn Store>,
     crawler: Crawler,
+    worker: Option<Worker>,
     settings: &Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -47,10 +58,17 @@ pub async fn run_until_shutdown(
         let rx = stop_rx.clone();
         async move { crawler.run_scheduler(concurrency, tick, stopped(rx)).await }
     });
+    let classifier = worker.map(|worker| {
+        let rx = stop_rx.clone();
+        tokio::spawn(async move { worker.run(tick, stopped(rx)).await })
+    });
     shutdown.await;
     eprintln!("Shutting down: finishing crawls and requests in flight…");
     let _ = stop_tx.send(true);
     scheduler.await.context("the scheduler task failed")?;
+    if let Some(classifier) = classifier {
+        classifier.await.context("the sentiment worker failed")?;
+    }
     api.await
         .context("the API task failed")?
         .context("the API server failed")?;

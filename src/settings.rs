@@ -20,6 +20,7 @@ pub struct Settings {
     pub database: DatabaseUrl,
     pub listen: SocketAddr,
     pub crawler: CrawlerSettings,
+    pub sentiment: SentimentSettings,
     pub brands: Vec<Brand>,
     pub sources: Vec<Source>,
 }
@@ -32,6 +33,26 @@ pub struct CrawlerSettings {
     /// How often the scheduler looks for due sources.
     pub tick: Duration,
     pub limits: FetchLimits,
+}
+
+/// How mentions are classified.
+#[derive(Debug, Clone)]
+pub struct SentimentSettings {
+    /// Classify mentions at all. When on, a missing model is an error at start-up, never a
+    /// silent fallback.
+    pub enabled: bool,
+    /// The model directory: `model.onnx`, `tokenizer.json`, `config.json`.
+    pub model_dir: PathBuf,
+    /// The ONNX Runtime library; by default `ORT_DYLIB_PATH`, then the one in `model_dir`.
+    pub ort_dylib: Option<PathBuf>,
+    /// Texts are truncated to this many tokens.
+    pub max_tokens: usize,
+    /// Mentions per model run (and per claimed batch).
+    pub batch_size: usize,
+    /// Threads the model may use.
+    pub threads: usize,
+    /// How long a claimed batch stays leased if the process dies.
+    pub lease: Duration,
 }
 
 /// A database URL. `Debug` and `Display` hide any password.
@@ -88,6 +109,8 @@ struct RawConfig {
     #[serde(default)]
     crawler: RawCrawler,
     #[serde(default)]
+    sentiment: RawSentiment,
+    #[serde(default)]
     brands: Vec<RawBrand>,
     #[serde(default)]
     sources: Vec<RawSource>,
@@ -114,6 +137,18 @@ struct RawCrawler {
     connect_timeout: Option<Spanned<String>>,
     max_body_bytes: Option<Spanned<i64>>,
     max_redirects: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSentiment {
+    enabled: Option<Spanned<bool>>,
+    model_dir: Option<Spanned<String>>,
+    ort_dylib: Option<Spanned<String>>,
+    max_tokens: Option<Spanned<i64>>,
+    batch_size: Option<Spanned<i64>>,
+    threads: Option<Spanned<i64>>,
+    lease: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -300,6 +335,7 @@ impl Validator<'_> {
             },
         };
 
+        let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
         Ok(Settings {
@@ -307,8 +343,42 @@ impl Validator<'_> {
             database,
             listen,
             crawler,
+            sentiment,
             brands,
             sources,
+        })
+    }
+
+    fn sentiment(&self, raw: &RawSentiment) -> Result<SentimentSettings, ConfigError> {
+        let bool_of = |v: &str| match v.trim() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        };
+        let path_of = |v: &str| Some(v.to_owned());
+        let enabled = self
+            .setting("sentiment", "enabled", &raw.enabled, bool_of)?
+            .is_none_or(|(on, _)| on);
+        let model_dir = match self.setting("sentiment", "model_dir", &raw.model_dir, path_of)? {
+            Some((dir, _)) => self.base_dir.join(dir),
+            None => earshot_sentiment::default_model_dir()
+                .unwrap_or_else(|| PathBuf::from(earshot_sentiment::DEFAULT_MODEL_NAME)),
+        };
+        let ort_dylib = self
+            .setting("sentiment", "ort_dylib", &raw.ort_dylib, path_of)?
+            .map(|(p, _)| self.base_dir.join(p));
+        Ok(SentimentSettings {
+            enabled,
+            model_dir,
+            ort_dylib,
+            max_tokens: self.bounded("sentiment", "max_tokens", &raw.max_tokens, 8, 512, 256)?
+                as usize,
+            batch_size: self.bounded("sentiment", "batch_size", &raw.batch_size, 1, 1024, 32)?
+                as usize,
+            threads: self.bounded("sentiment", "threads", &raw.threads, 1, 64, 2)? as usize,
+            lease: self
+                .duration("sentiment", "lease", &raw.lease)?
+                .unwrap_or(earshot_sentiment::worker::Worker::DEFAULT_LEASE),
         })
     }
 
@@ -455,6 +525,13 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__CRAWLER__CONNECT_TIMEOUT",
     "EARSHOT__CRAWLER__MAX_BODY_BYTES",
     "EARSHOT__CRAWLER__MAX_REDIRECTS",
+    "EARSHOT__SENTIMENT__ENABLED",
+    "EARSHOT__SENTIMENT__MODEL_DIR",
+    "EARSHOT__SENTIMENT__ORT_DYLIB",
+    "EARSHOT__SENTIMENT__MAX_TOKENS",
+    "EARSHOT__SENTIMENT__BATCH_SIZE",
+    "EARSHOT__SENTIMENT__THREADS",
+    "EARSHOT__SENTIMENT__LEASE",
 ];
 
 /// `30m`, `1h 30m`, `45s`, `1d`: at least one second.

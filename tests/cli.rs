@@ -43,23 +43,31 @@ async fn stop_with_sigterm(child: &mut std::process::Child) {
 }
 
 /// Reads the child's stdout until a line starts with `prefix`; returns the rest of that
-/// line and everything printed up to it.
+/// line and everything printed up to it. The rest of stdout is drained in the background,
+/// so the child never writes into a closed pipe.
 async fn wait_for_line(child: &mut std::process::Child, prefix: &'static str) -> (String, String) {
     let stdout = child.stdout.take().unwrap();
-    tokio::task::spawn_blocking(move || {
+    let (found_tx, found_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         let mut printed = String::new();
+        let mut found_tx = Some(found_tx);
         for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+            let Ok(line) = line else { break };
             printed.push_str(&line);
             printed.push('\n');
             if let Some(rest) = line.strip_prefix(prefix) {
-                return (rest.to_owned(), printed);
+                if let Some(tx) = found_tx.take() {
+                    let _ = tx.send((rest.to_owned(), printed.clone()));
+                }
             }
         }
-        panic!("earshot never printed {prefix:?}:\n{printed}");
-    })
-    .await
-    .unwrap()
+        if found_tx.is_some() {
+            panic!("earshot never printed {prefix:?}:\n{printed}");
+        }
+    });
+    found_rx
+        .await
+        .unwrap_or_else(|_| panic!("earshot exited before printing {prefix:?}"))
 }
 
 /// A tiny site on 127.0.0.1 in this process: one good feed and one that fails.
@@ -178,12 +186,16 @@ async fn crawl_once_stores_mentions_lists_failures_and_exits_zero() {
         lines.next(),
         Some("id,published,brand,source,term,sentiment,score,language,title,url,snippet")
     );
+    let row = lines.next().unwrap();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .contains(",acme,good,Acme,,,,\"Acme, again\",http://f.test/a1,"),
+        row.contains(",acme,good,Acme,") && row.contains("\"Acme, again\",http://f.test/a1,"),
         "{csv}"
+    );
+    assert!(
+        ["negative", "neutral", "positive"]
+            .iter()
+            .any(|l| row.contains(&format!(",{l},"))),
+        "crawl --once classified the new mention: {row}"
     );
     assert!(text(&table.stdout).contains("Acme, again"));
     assert!(

@@ -1,0 +1,472 @@
+//! The synchronous classifier: one ONNX Runtime session and its tokenizer.
+//!
+//! Like text-embeddings-inference's `Backend`, it is plain blocking code that owns the model;
+//! [`SentimentService`](crate::SentimentService) puts it on its own thread and feeds it batches.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{Outlet, Tensor, TensorElementType};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::error::SentimentError;
+use crate::model::{LabelMap, ModelConfig, ScoreOutput};
+use crate::runtime;
+
+/// Input texts are cut to this many characters per allowed token before tokenising, so that a
+/// huge text costs no more than a long one. Even scripts that use one token per character stay
+/// well inside it.
+const CHARS_PER_TOKEN_CAP: usize = 16;
+
+/// Sentences run once when a classifier loads: a real batch (two languages, two lengths, so
+/// padding is exercised) proves the model, tokenizer and config fit together before any
+/// mention depends on them.
+const WARM_UP: [&str; 3] = [
+    "The kettle stopped working after a week.",
+    "Дуже задоволена покупкою, рекомендую всім друзям!",
+    "ok",
+];
+
+/// How to load a [`Classifier`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassifierOptions {
+    /// The model directory (`model.onnx`, `tokenizer.json`, `config.json`).
+    pub model_dir: PathBuf,
+    /// The ONNX Runtime library to load. `None` means `ORT_DYLIB_PATH`, then a
+    /// `libonnxruntime.so*` in `model_dir`; see [`locate_runtime`](crate::locate_runtime).
+    pub ort_dylib: Option<PathBuf>,
+    /// Texts are truncated to this many tokens (further capped by the config's `max_length`).
+    /// Mentions are snippets: 256 keeps nearly all of them whole and is much faster than 512.
+    pub max_tokens: usize,
+    /// Threads ONNX Runtime may use inside one operator.
+    pub intra_threads: usize,
+}
+
+impl ClassifierOptions {
+    /// The default token limit.
+    pub const DEFAULT_MAX_TOKENS: usize = 256;
+    /// The default number of intra-operator threads.
+    pub const DEFAULT_INTRA_THREADS: usize = 2;
+
+    /// Options for the model in `model_dir`, with the default limits and runtime search.
+    pub fn new(model_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            model_dir: model_dir.into(),
+            ort_dylib: None,
+            max_tokens: Self::DEFAULT_MAX_TOKENS,
+            intra_threads: Self::DEFAULT_INTRA_THREADS,
+        }
+    }
+}
+
+/// What the model says about one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// `[p_negative, p_neutral, p_positive]`, summing to 1 (up to rounding). A 2-class model
+    /// gives neutral 0.
+    pub probabilities: [f32; 3],
+    /// The text's embedding as the model gives it (384 values, L2-normalised, for the default
+    /// model); empty for models without an embedding output.
+    pub embedding: Vec<f32>,
+}
+
+/// What each graph input is fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputKind {
+    /// Token ids.
+    Ids,
+    /// 1 for tokens, 0 for padding.
+    Mask,
+    /// All zeros (single-segment input), for BERT-style models that ask for it.
+    TypeIds,
+}
+
+/// A loaded model, ready to classify. Not thread-safe by design (ONNX Runtime's `run` needs
+/// exclusive access): give it one thread, as [`SentimentService`](crate::SentimentService) does.
+pub struct Classifier {
+    /// The ONNX Runtime session.
+    session: Session,
+    /// The model's tokenizer, with truncation set and padding off (batches are padded here).
+    tokenizer: Tokenizer,
+    /// What the model directory's config said.
+    config: ModelConfig,
+    /// The graph's inputs, in order, and what each is fed.
+    inputs: Vec<(String, InputKind)>,
+    /// The output with class scores.
+    scores_output: String,
+    /// Whether the scores are logits that need a softmax.
+    softmax: bool,
+    /// The output with embeddings, if the model has one.
+    embedding_output: Option<String>,
+    /// Token id used to pad short texts in a batch.
+    pad_id: i64,
+    /// The token limit in force (options and config combined).
+    max_tokens: usize,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("model", &self.config.model_key())
+            .field("dir", &self.config.dir())
+            .field("max_tokens", &self.max_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Classifier {
+    /// Loads the model directory, starts ONNX Runtime if this process has not yet, and runs a
+    /// warm-up batch.
+    ///
+    /// On success the model has classified real text with the shapes and labels its config
+    /// promises. A missing, unreadable or broken model file gives [`SentimentError::ModelFile`]
+    /// naming it; an unusable `id2label` gives [`SentimentError::UnusableLabels`]; a missing or
+    /// wrong ONNX Runtime library gives [`SentimentError::RuntimeNotFound`] or
+    /// [`SentimentError::RuntimeLoad`].
+    pub fn load(opts: &ClassifierOptions) -> Result<Self, SentimentError> {
+        let config = ModelConfig::load(&opts.model_dir)?;
+        let dylib = runtime::locate_runtime(opts.ort_dylib.as_deref(), config.dir())?;
+        let environment = runtime::environment(&dylib)?;
+
+        let model_path = config.model_path();
+        let broken_model = |e: ort::Error| {
+            SentimentError::model_file(
+                &model_path,
+                format!("cannot be loaded by ONNX Runtime ({e})"),
+            )
+        };
+        let session = Session::builder(environment)
+            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::All)?))
+            .and_then(|b| Ok(b.with_intra_threads(opts.intra_threads.max(1))?))
+            .and_then(|b| Ok(b.with_inter_threads(1)?))
+            .and_then(|mut b| b.commit_from_file(&model_path))
+            .map_err(broken_model)?;
+
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|input| input_kind(input).map(|kind| (input.name().to_owned(), kind)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|problem| SentimentError::model_file(&model_path, problem))?;
+        if !inputs.iter().any(|(_, kind)| *kind == InputKind::Ids) {
+            return Err(SentimentError::model_file(
+                &model_path,
+                "has no input named input_ids",
+            ));
+        }
+        let (scores_output, softmax, embedding_output) =
+            resolve_outputs(&config, session.outputs())
+                .map_err(|problem| SentimentError::model_file(&model_path, problem))?;
+
+        let max_tokens = opts
+            .max_tokens
+            .max(1)
+            .min(config.max_length().unwrap_or(usize::MAX));
+        let tokenizer_path = config.tokenizer_path();
+        let broken_tokenizer = |e: tokenizers::Error| {
+            SentimentError::model_file(&tokenizer_path, format!("cannot be loaded ({e})"))
+        };
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(broken_tokenizer)?;
+        let pad_id = config
+            .pad_token_id()
+            .or_else(|| tokenizer.get_padding().map(|p| p.pad_id))
+            .or_else(|| tokenizer.token_to_id("<pad>"))
+            .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .unwrap_or(0);
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(broken_tokenizer)?;
+
+        let mut classifier = Self {
+            session,
+            tokenizer,
+            config,
+            inputs,
+            scores_output,
+            softmax,
+            embedding_output,
+            pad_id: i64::from(pad_id),
+            max_tokens,
+        };
+        classifier.classify(&WARM_UP).map_err(|e| {
+            SentimentError::model_file(
+                classifier.config.model_path(),
+                format!("failed its warm-up batch ({e})"),
+            )
+        })?;
+        tracing::info!(
+            model = classifier.config.model_key(),
+            dir = %classifier.config.dir().display(),
+            max_tokens,
+            "sentiment model loaded"
+        );
+        Ok(classifier)
+    }
+
+    /// What the model directory's config said.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The key results are stored against; see [`ModelConfig::model_key`].
+    pub fn model_key(&self) -> &str {
+        self.config.model_key()
+    }
+
+    /// The token limit in force: the options' `max_tokens`, capped by the config's `max_length`.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// Classifies `texts` as one batch and returns one [`Scores`] per text, in the same order.
+    ///
+    /// Each text gets the config's prefix, is truncated to [`Classifier::max_tokens`] and padded
+    /// to the longest in the batch; padding does not change a text's result beyond float
+    /// rounding. An empty slice returns an empty vector without running the model.
+    pub fn classify(&mut self, texts: &[&str]) -> Result<Vec<Scores>, SentimentError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = self.encode(texts)?;
+        let rows = texts.len();
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
+            Vec::with_capacity(self.inputs.len());
+        for (name, kind) in &self.inputs {
+            let data = match kind {
+                InputKind::Ids => batch.ids.clone(),
+                InputKind::Mask => batch.mask.clone(),
+                InputKind::TypeIds => vec![0; batch.ids.len()],
+            };
+            let tensor = Tensor::from_array(([rows, batch.seq_len], data))
+                .map_err(|e| SentimentError::Inference(e.to_string()))?;
+            inputs.push((Cow::Borrowed(name.as_str()), tensor.into()));
+        }
+
+        let outputs = self
+            .session
+            .run(inputs)
+            .map_err(|e| SentimentError::Inference(e.to_string()))?;
+
+        let labels = *self.config.labels();
+        let scores = matrix(&outputs, &self.scores_output, rows)?;
+        if scores.cols != labels.classes() {
+            return Err(SentimentError::Inference(format!(
+                "output {} has {} values per text but config.json's id2label has {} classes",
+                self.scores_output,
+                scores.cols,
+                labels.classes()
+            )));
+        }
+        let embeddings = match &self.embedding_output {
+            Some(name) => Some(matrix(&outputs, name, rows)?),
+            None => None,
+        };
+
+        Ok((0..rows)
+            .map(|row| Scores {
+                probabilities: to_probabilities(&labels, scores.row(row), self.softmax),
+                embedding: embeddings
+                    .as_ref()
+                    .map(|e| e.row(row).to_vec())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Tokenises a batch into padded, row-major id and mask arrays.
+    fn encode(&self, texts: &[&str]) -> Result<EncodedBatch, SentimentError> {
+        let char_cap = self.max_tokens.saturating_mul(CHARS_PER_TOKEN_CAP);
+        let mut encodings = Vec::with_capacity(texts.len());
+        for text in texts {
+            let text = match text.char_indices().nth(char_cap) {
+                Some((cut, _)) => &text[..cut],
+                None => text,
+            };
+            let input = format!("{}{}", self.config.prefix(), text);
+            let encoding = self
+                .tokenizer
+                .encode(input, true)
+                .map_err(|e| SentimentError::Tokenize(e.to_string()))?;
+            encodings.push(encoding);
+        }
+        let seq_len = encodings
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut ids = Vec::with_capacity(texts.len() * seq_len);
+        let mut mask = Vec::with_capacity(texts.len() * seq_len);
+        for encoding in &encodings {
+            let n = encoding.get_ids().len();
+            ids.extend(encoding.get_ids().iter().map(|&id| i64::from(id)));
+            ids.extend(std::iter::repeat_n(self.pad_id, seq_len - n));
+            mask.extend(encoding.get_attention_mask().iter().map(|&m| i64::from(m)));
+            mask.extend(std::iter::repeat_n(0, seq_len - n));
+        }
+        Ok(EncodedBatch { ids, mask, seq_len })
+    }
+}
+
+/// A tokenised batch, padded to its longest text.
+struct EncodedBatch {
+    /// Token ids, `rows × seq_len`, row-major.
+    ids: Vec<i64>,
+    /// Attention mask, same layout.
+    mask: Vec<i64>,
+    /// Tokens per row after padding.
+    seq_len: usize,
+}
+
+/// A `[rows, cols]` f32 output, borrowed from the run's outputs.
+struct Matrix<'a> {
+    /// Values, row-major.
+    data: &'a [f32],
+    /// Values per row.
+    cols: usize,
+}
+
+impl Matrix<'_> {
+    /// Row `i`.
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+}
+
+/// The output `name` as a `[rows, cols]` f32 matrix, or an error saying what it is instead.
+fn matrix<'a>(
+    outputs: &'a ort::session::SessionOutputs<'_>,
+    name: &str,
+    rows: usize,
+) -> Result<Matrix<'a>, SentimentError> {
+    let value = outputs
+        .get(name)
+        .ok_or_else(|| SentimentError::Inference(format!("the model gave no output {name}")))?;
+    let (shape, data) = value
+        .try_extract_tensor::<f32>()
+        .map_err(|e| SentimentError::Inference(format!("output {name}: {e}")))?;
+    match **shape {
+        [r, c] if r == rows as i64 && c > 0 => Ok(Matrix {
+            data,
+            cols: c as usize,
+        }),
+        _ => Err(SentimentError::Inference(format!(
+            "output {name} has shape {shape}, expected [{rows}, n]"
+        ))),
+    }
+}
+
+/// One model row as Earshot's `[negative, neutral, positive]`, applying a softmax first for
+/// logits.
+fn to_probabilities(labels: &LabelMap, row: &[f32], softmax: bool) -> [f32; 3] {
+    if softmax {
+        labels.to_earshot(&softmax_of(row))
+    } else {
+        labels.to_earshot(row)
+    }
+}
+
+/// The softmax of `logits`, computed stably (shifted by the maximum).
+fn softmax_of(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&x| (x - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// What a graph input is fed, or why Earshot cannot feed it.
+fn input_kind(input: &Outlet) -> Result<InputKind, String> {
+    let kind = match input.name() {
+        "input_ids" => InputKind::Ids,
+        "attention_mask" => InputKind::Mask,
+        "token_type_ids" => InputKind::TypeIds,
+        other => {
+            return Err(format!(
+                "has an input {other} that Earshot cannot feed (it feeds input_ids, \
+                 attention_mask and token_type_ids)"
+            ))
+        }
+    };
+    match input.dtype().tensor_type() {
+        Some(TensorElementType::Int64) => Ok(kind),
+        other => Err(format!(
+            "has input {} of type {other:?}; Earshot feeds int64 tensors",
+            input.name()
+        )),
+    }
+}
+
+/// Which outputs hold scores (and whether they need a softmax) and embeddings, checked against
+/// what the graph has. The error says what the graph has instead.
+fn resolve_outputs(
+    config: &ModelConfig,
+    outputs: &[Outlet],
+) -> Result<(String, bool, Option<String>), String> {
+    let names: Vec<&str> = outputs.iter().map(Outlet::name).collect();
+    let require = |name: &str| {
+        if names.contains(&name) {
+            Ok(name.to_owned())
+        } else {
+            Err(format!(
+                "has no output named {name} (its outputs: {}); name the right one in \
+                 config.json \"outputs\"",
+                names.join(", ")
+            ))
+        }
+    };
+    let (scores, softmax) = match config.score_output() {
+        ScoreOutput::Probabilities(name) => (require(name)?, false),
+        ScoreOutput::Logits(Some(name)) => (require(name)?, true),
+        ScoreOutput::Logits(None) => match names.as_slice() {
+            _ if names.contains(&"logits") => ("logits".to_owned(), true),
+            [only] => ((*only).to_owned(), true),
+            _ => (require("logits")?, true),
+        },
+    };
+    let embedding = config.embedding_output().map(require).transpose()?;
+    Ok((scores, softmax, embedding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let p = softmax_of(&[2.0, -1.0, 0.5]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[0] > p[2] && p[2] > p[1]);
+    }
+
+    #[test]
+    fn softmax_survives_huge_logits() {
+        let p = softmax_of(&[1000.0, 0.0]);
+        assert!((p[0] - 1.0).abs() < 1e-6 && p[1].abs() < 1e-6);
+    }
+
+    #[test]
+    fn logits_of_a_two_class_model_become_three_probabilities() {
+        let mut id2label = std::collections::BTreeMap::new();
+        id2label.insert("0".to_owned(), "NEGATIVE".to_owned());
+        id2label.insert("1".to_owned(), "POSITIVE".to_owned());
+        let labels = LabelMap::from_id2label(&id2label).unwrap();
+        let p = to_probabilities(&labels, &[0.0, 0.0], true);
+        assert_eq!(p, [0.5, 0.0, 0.5]);
+    }
+
+    #[test]
+    fn options_have_the_documented_defaults() {
+        let opts = ClassifierOptions::new("/models/x");
+        assert_eq!(opts.max_tokens, 256);
+        assert_eq!(opts.intra_threads, 2);
+        assert_eq!(opts.ort_dylib, None);
+    }
+}

@@ -1,0 +1,107 @@
+//! `earshot classify`, and the sentiment worker that `crawl --once`, `serve` and `demo`
+//! run: the model is loaded once, on its own thread, and mentions are claimed from the
+//! database in leased batches.
+
+use crate::app;
+use crate::settings::{SentimentSettings, Settings};
+use anyhow::Context;
+use earshot_domain::Timestamp;
+use earshot_sentiment::worker::{Selection, Worker};
+use earshot_sentiment::{ClassifierOptions, SentimentService};
+use earshot_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Loads the model (on its own thread) and returns the worker, or `None` when sentiment
+/// is switched off in the config. A missing or broken model is an error that names the
+/// file and the command that builds it.
+pub async fn start_worker(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Option<Worker>> {
+    let s: &SentimentSettings = &settings.sentiment;
+    if !s.enabled {
+        return Ok(None);
+    }
+    let opts = ClassifierOptions {
+        model_dir: s.model_dir.clone(),
+        ort_dylib: s.ort_dylib.clone(),
+        max_tokens: s.max_tokens,
+        intra_threads: s.threads,
+    };
+    let batch = s.batch_size;
+    let service = tokio::task::spawn_blocking(move || {
+        SentimentService::start(opts, batch, SentimentService::DEFAULT_QUEUE_DEPTH)
+    })
+    .await
+    .context("the model thread failed to start")?
+    .context("loading the sentiment model (or set [sentiment] enabled = false)")?;
+    Ok(Some(Worker::new(
+        Arc::new(service),
+        store,
+        &app::worker_name(),
+        u32::try_from(batch).unwrap_or(u32::MAX),
+        s.lease,
+    )))
+}
+
+/// Classifies every mention `selection` names, with a progress bar on a terminal, and
+/// returns a one-line summary.
+pub async fn drain_with_progress(worker: &Worker, selection: Selection) -> anyhow::Result<String> {
+    let pending = worker.pending(selection).await?;
+    let bar = if std::io::stderr().is_terminal() && pending > 0 {
+        let bar = ProgressBar::new(pending);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} classifying [{bar:30}] {pos}/{len} mentions ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let done = worker.drain(selection, |n| bar.inc(n)).await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    Ok(format!(
+        "Classified {done} mention{} with {} in {secs:.1}s{}.\n",
+        if done == 1 { "" } else { "s" },
+        worker.model(),
+        if done > 0 {
+            format!(" ({:.0}/s)", done as f64 / secs.max(1e-9))
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// `earshot classify [--all] [--since WHEN]`.
+pub async fn run(settings: &Settings, all: bool, since: Option<&str>) -> anyhow::Result<()> {
+    let since = since
+        .map(|s| Timestamp::parse_since(s, Timestamp::now()))
+        .transpose()?;
+    let store = app::open_store(settings).await?;
+    let Some(worker) = start_worker(settings, store).await? else {
+        anyhow::bail!(
+            "sentiment is switched off in {} ([sentiment] enabled = false)",
+            settings.path.display()
+        );
+    };
+    print!(
+        "{}",
+        drain_with_progress(
+            &worker,
+            Selection {
+                reclassify: all,
+                since
+            }
+        )
+        .await?
+    );
+    Ok(())
+}
