@@ -506,3 +506,733 @@ async fn the_sentiment_story_holds_on_postgres() {
     sentiment_story(db.store.as_ref()).await;
     db.cleanup().await;
 }
+
+fn new_key<'a>(
+    name: &'a earshot_domain::KeyName,
+    hash: &'a earshot_domain::KeyHash,
+) -> earshot_store::NewApiKey<'a> {
+    earshot_store::NewApiKey {
+        name,
+        role: earshot_domain::Role::Pr,
+        hash,
+    }
+}
+
+async fn keys_story(store: &dyn Store) {
+    use earshot_domain::{ApiKeyId, ApiSecret, KeyName, Role};
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let (pr, ops) = (
+        ApiSecret::from_random([7; 32]),
+        ApiSecret::from_random([8; 32]),
+    );
+    let pr_name = KeyName::parse("PR desk").unwrap();
+    let ops_name = KeyName::parse("ops").unwrap();
+    let created = store
+        .create_api_key(&new_key(&pr_name, &pr.hash()), t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.name.as_str(), created.role, created.created_at),
+        ("PR desk", Role::Pr, t0)
+    );
+    assert_eq!((created.last_used_at, created.revoked_at), (None, None));
+    let admin = store
+        .create_api_key(
+            &earshot_store::NewApiKey {
+                role: Role::Admin,
+                ..new_key(&ops_name, &ops.hash())
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let listed = store.api_keys().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!((listed[0].id, listed[1].id), (created.id, admin.id));
+    assert_eq!(listed[1].role, Role::Admin);
+
+    // Authenticating finds the key by its hash and notes when it was used, at most
+    // once a minute.
+    let used = store.authenticate(&pr.hash(), t0).await.unwrap().unwrap();
+    assert_eq!((used.id, used.last_used_at), (created.id, Some(t0)));
+    let soon = t0.plus(Duration::from_secs(30));
+    store.authenticate(&pr.hash(), soon).await.unwrap().unwrap();
+    assert_eq!(store.api_keys().await.unwrap()[0].last_used_at, Some(t0));
+    let later = t0.plus(Duration::from_secs(90));
+    store
+        .authenticate(&pr.hash(), later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.api_keys().await.unwrap()[0].last_used_at, Some(later));
+    let stranger = ApiSecret::from_random([9; 32]);
+    assert!(store
+        .authenticate(&stranger.hash(), t0)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Revoking keeps the key (and the first revocation time); it still authenticates
+    // as revoked, so the API can say so, and its last use stops moving.
+    let revoked = store
+        .revoke_api_key(created.id, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(later));
+    let again = store
+        .revoke_api_key(created.id, later.plus(Duration::from_secs(600)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.revoked_at, Some(later));
+    let much_later = later.plus(Duration::from_secs(3600));
+    let seen = store
+        .authenticate(&pr.hash(), much_later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (seen.revoked_at, seen.last_used_at),
+        (Some(later), Some(later))
+    );
+    assert!(store
+        .revoke_api_key(ApiKeyId(9999), later)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.api_keys().await.unwrap()[1].revoked_at,
+        None,
+        "other keys stay live"
+    );
+}
+
+#[tokio::test]
+async fn the_keys_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    keys_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_keys_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    keys_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+fn rule(
+    brand: &str,
+    threshold: f64,
+    sources: Option<&[&str]>,
+    languages: Option<&[&str]>,
+) -> earshot_domain::AlertRuleSpec {
+    use earshot_domain::{AlertRuleSpec, LanguageCode, Threshold};
+    AlertRuleSpec::new(
+        BrandSlug::parse(brand).unwrap(),
+        Threshold::new(threshold).unwrap(),
+        sources.map(|s| s.iter().map(|n| SourceName::parse(n).unwrap()).collect()),
+        languages.map(|l| l.iter().map(|c| LanguageCode::parse(c).unwrap()).collect()),
+    )
+    .unwrap()
+}
+
+async fn alert_rules_story(store: &dyn Store) {
+    use earshot_domain::{AlertRuleId, RuleOrigin};
+    use earshot_store::{RuleChange, StoreError};
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let t1 = t0.plus(Duration::from_secs(60));
+    let brands = vec![acme(), brand("globex", "Globex", &["Globex"], &[])];
+    let sources = vec![
+        feed_source(
+            "forum",
+            "https://forum.test/feed.xml",
+            Duration::from_secs(60),
+        ),
+        feed_source("news", "https://news.test/rss", Duration::from_secs(60)),
+    ];
+    store.sync_config(&brands, &sources, t0).await.unwrap();
+    let config = vec![
+        rule("acme", 0.7, None, None),
+        rule("acme", 0.5, Some(&["news"]), Some(&["uk"])),
+    ];
+    store.sync_alert_rules(&config, t0).await.unwrap();
+    let first = store.alert_rules().await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[1].spec, config[1]);
+    assert!(first.iter().all(|r| r.origin == RuleOrigin::Config));
+
+    // An unchanged config keeps its rules' ids; a changed rule is a new rule, and the
+    // old one is retired.
+    store.sync_alert_rules(&config, t1).await.unwrap();
+    let ids = |rules: &[earshot_domain::AlertRule]| rules.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&store.alert_rules().await.unwrap()), ids(&first));
+    let changed = vec![
+        config[0].clone(),
+        rule("acme", 0.6, Some(&["news"]), Some(&["uk"])),
+    ];
+    store.sync_alert_rules(&changed, t1).await.unwrap();
+    let now_rules = store.alert_rules().await.unwrap();
+    assert_eq!(now_rules[0].id, first[0].id);
+    assert_ne!(now_rules[1].id, first[1].id);
+    assert_eq!(now_rules[1].spec.threshold.value(), 0.6);
+    assert!(store.alert_rule(first[1].id).await.unwrap().is_none());
+
+    // Rules made through the API: brand and sources must exist.
+    let made = store
+        .create_alert_rule(&rule("globex", 0.9, Some(&["forum"]), None), t1)
+        .await
+        .unwrap();
+    assert_eq!((made.origin, made.created_at), (RuleOrigin::Api, t1));
+    assert_eq!(store.alert_rules().await.unwrap().len(), 3);
+    assert!(matches!(
+        store.create_alert_rule(&rule("initech", 0.9, None, None), t1).await,
+        Err(StoreError::UnknownBrand(b)) if b == "initech"
+    ));
+    assert!(matches!(
+        store.create_alert_rule(&rule("acme", 0.9, Some(&["blog"]), None), t1).await,
+        Err(StoreError::UnknownSource(s)) if s == "blog"
+    ));
+
+    // API rules change through the API; config rules do not.
+    let t2 = t1.plus(Duration::from_secs(60));
+    let RuleChange::Done(updated) = store
+        .update_alert_rule(made.id, &rule("globex", 0.8, None, Some(&["en"])), t2)
+        .await
+        .unwrap()
+    else {
+        panic!("API rule not updated")
+    };
+    assert_eq!(updated.spec, rule("globex", 0.8, None, Some(&["en"])));
+    assert_eq!((updated.created_at, updated.updated_at), (t1, t2));
+    assert_eq!(
+        store
+            .update_alert_rule(now_rules[0].id, &rule("acme", 0.1, None, None), t2)
+            .await
+            .unwrap(),
+        RuleChange::FromConfig
+    );
+    assert_eq!(
+        store
+            .update_alert_rule(AlertRuleId(9999), &rule("acme", 0.1, None, None), t2)
+            .await
+            .unwrap(),
+        RuleChange::NotFound
+    );
+    assert!(matches!(
+        store
+            .update_alert_rule(made.id, &rule("initech", 0.9, None, None), t2)
+            .await,
+        Err(StoreError::UnknownBrand(_))
+    ));
+    assert_eq!(
+        store.retire_alert_rule(now_rules[0].id, t2).await.unwrap(),
+        RuleChange::FromConfig
+    );
+    assert!(matches!(
+        store.retire_alert_rule(made.id, t2).await.unwrap(),
+        RuleChange::Done(r) if r.id == made.id
+    ));
+    assert_eq!(
+        store.retire_alert_rule(made.id, t2).await.unwrap(),
+        RuleChange::NotFound
+    );
+    assert!(store.alert_rule(made.id).await.unwrap().is_none());
+
+    // A config sync leaves API rules alone.
+    let kept = store
+        .create_alert_rule(&rule("globex", 0.95, None, None), t2)
+        .await
+        .unwrap();
+    store.sync_alert_rules(&[], t2).await.unwrap();
+    assert_eq!(ids(&store.alert_rules().await.unwrap()), vec![kept.id]);
+}
+
+#[tokio::test]
+async fn the_alert_rules_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    alert_rules_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_alert_rules_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    alert_rules_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+/// A classifier result with these probabilities; the label is the most probable one
+/// unless given.
+fn scored(
+    p: [f32; 3],
+    label: Option<earshot_domain::Label>,
+    language: &str,
+    model: &str,
+) -> earshot_domain::Sentiment {
+    let argmax = earshot_domain::Label::argmax(p);
+    earshot_domain::Sentiment {
+        label: label.unwrap_or(argmax),
+        model_label: argmax,
+        probabilities: p,
+        score: p[2] - p[0],
+        language: Some(language.to_owned()),
+        model: model.to_owned(),
+        embedding: vec![0.25; 8],
+    }
+}
+
+/// Crawls `found` into `source` and classifies each mention, in order, with `results`.
+async fn crawl_and_classify(
+    store: &dyn Store,
+    source: &str,
+    found: Vec<NewMention>,
+    results: Vec<earshot_domain::Sentiment>,
+    at: Timestamp,
+) -> Vec<MentionId> {
+    use earshot_store::ClassifyClaim;
+    let id = store
+        .sources()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.source.name.as_str() == source)
+        .unwrap()
+        .id;
+    store
+        .record_crawl(id, "w", &record(at, found, SourceState::default()))
+        .await
+        .unwrap();
+    let jobs = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c",
+            now: at,
+            lease: Duration::from_secs(60),
+            limit: 100,
+            model: &results[0].model,
+            reclassify: false,
+            since: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), results.len());
+    let batch: Vec<_> = jobs.iter().map(|j| j.id).zip(results).collect();
+    assert_eq!(
+        store.save_sentiments("c", &batch, at).await.unwrap(),
+        batch.len() as u64
+    );
+    batch.into_iter().map(|(id, _)| id).collect()
+}
+
+async fn alerts_story(store: &dyn Store) {
+    use earshot_domain::{
+        Actor, AlertAction, AlertId, AlertStatus, Assignee, KeyName, Label, Note, Severity,
+        Transition,
+    };
+    use earshot_store::{AlertChange, AlertEdit, AlertQuery, ClassifyClaim};
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let brands = vec![acme(), brand("globex", "Globex", &["Globex"], &[])];
+    let sources = vec![
+        feed_source(
+            "forum",
+            "https://forum.test/feed.xml",
+            Duration::from_secs(60),
+        ),
+        feed_source("news", "https://news.test/rss", Duration::from_secs(60)),
+    ];
+    store.sync_config(&brands, &sources, t0).await.unwrap();
+    store
+        .sync_alert_rules(
+            &[
+                rule("acme", 0.7, None, None),
+                rule("acme", 0.5, Some(&["news"]), Some(&["uk"])),
+            ],
+            t0,
+        )
+        .await
+        .unwrap();
+    let rules = store.alert_rules().await.unwrap();
+
+    let m = |b: &str, k: &str| mention(b, k, &format!("{k} title"), Some(t0));
+    let neg = |p: f32, lang: &str| scored([p, (1.0 - p) / 2.0, (1.0 - p) / 2.0], None, lang, "m@1");
+    let forum = crawl_and_classify(
+        store,
+        "forum",
+        vec![
+            m("acme", "f1"),
+            m("acme", "f2"),
+            m("acme", "f3"),
+            m("acme", "f4"),
+            m("globex", "f5"),
+        ],
+        vec![
+            neg(0.95, "en"),                            // high, rule 1
+            neg(0.65, "en"),                            // below 0.7: none
+            scored([0.1, 0.1, 0.8], None, "en", "m@1"), // positive: none
+            neg(0.8, "en"),                             // medium, rule 1
+            neg(0.99, "en"),                            // globex has no rule
+        ],
+        t0,
+    )
+    .await;
+    let t1 = t0.plus(Duration::from_secs(60));
+    let news = crawl_and_classify(
+        store,
+        "news",
+        vec![m("acme", "n1"), m("acme", "n2"), m("acme", "n3")],
+        vec![
+            neg(0.6, "uk"), // low, rule 2 (news, uk, 0.5)
+            neg(0.6, "en"), // rule 2 wants Ukrainian; rule 1 wants 0.7: none
+            // A one-star review the text found only mildly negative: the final label
+            // is negative, and P(negative) still decides.
+            scored([0.45, 0.3, 0.25], Some(Label::Negative), "uk", "m@1"), // none: 0.45 < 0.5
+        ],
+        t1,
+    )
+    .await;
+
+    let all =
+        |q: AlertQuery| async move { store.alerts(&AlertQuery { limit: 50, ..q }).await.unwrap() };
+    let opened = all(AlertQuery::default()).await;
+    assert_eq!(opened.len(), 3, "{opened:#?}");
+    // Newest first, each with its mention.
+    let mentions: Vec<MentionId> = opened.iter().map(|a| a.mention.id).collect();
+    assert_eq!(mentions, vec![news[0], forum[3], forum[0]]);
+    let high = &opened[2];
+    assert_eq!(
+        (high.status, high.severity, high.rule_id, high.opened_at),
+        (AlertStatus::Open, Severity::High, rules[0].id, t0)
+    );
+    assert_eq!(high.mention.snippet, "f1 title — snippet");
+    assert_eq!(high.mention.author.as_deref(), Some("olena"));
+    assert_eq!(high.mention.url.as_deref(), Some("https://forum.test/f1"));
+    assert_eq!(high.mention.source.as_str(), "forum");
+    assert_eq!(high.mention.published_at, Some(t0));
+    let s = high.mention.sentiment.as_ref().unwrap();
+    assert_eq!(
+        (s.label, s.language.as_deref()),
+        (Label::Negative, Some("en"))
+    );
+    assert!((s.probabilities[0] - 0.95).abs() < 1e-6);
+    assert_eq!(
+        (opened[1].severity, opened[0].severity),
+        (Severity::Medium, Severity::Low)
+    );
+    assert_eq!(opened[0].rule_id, rules[1].id);
+
+    // Filters and the cursor.
+    let acme_slug = BrandSlug::parse("acme").unwrap();
+    assert_eq!(
+        all(AlertQuery {
+            severity: Some(Severity::High),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        all(AlertQuery {
+            brand: Some(acme_slug.clone()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3
+    );
+    assert!(all(AlertQuery {
+        brand: Some(BrandSlug::parse("globex").unwrap()),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    let page1 = store
+        .alerts(&AlertQuery {
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page2 = all(AlertQuery {
+        before: Some(page1[1].id),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(page1.len() + page2.len(), 3);
+    assert_eq!(page2[0].id, opened[2].id);
+
+    // Re-classifying (a new model, same verdict) opens no second alert.
+    let redo = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c2",
+            now: t1,
+            lease: Duration::from_secs(60),
+            limit: 100,
+            model: "m@2",
+            reclassify: true,
+            since: None,
+        })
+        .await
+        .unwrap();
+    let again: Vec<_> = redo
+        .iter()
+        .map(|j| {
+            (j.id, {
+                let mut s = neg(0.97, "uk");
+                s.model = "m@2".into();
+                s
+            })
+        })
+        .collect();
+    store.save_sentiments("c2", &again, t1).await.unwrap();
+    assert_eq!(
+        all(AlertQuery::default()).await.len(),
+        3 + 4,
+        "new matches open, old ones stay single"
+    );
+    for a in all(AlertQuery::default()).await {
+        let (_, history) = store.alert(a.id).await.unwrap().unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .filter(|e| e.action == AlertAction::Open)
+                .count(),
+            1
+        );
+    }
+
+    // The lifecycle, with who did what.
+    let key_name = KeyName::parse("PR desk").unwrap();
+    let secret = earshot_domain::ApiSecret::from_random([3; 32]);
+    let key = store
+        .create_api_key(&new_key(&key_name, &secret.hash()), t0)
+        .await
+        .unwrap();
+    let olena = Actor::key(&key);
+    let t2 = t1.plus(Duration::from_secs(60));
+    let id = high.id;
+    let act = |id: AlertId, t: Transition, note: Option<&'static str>| {
+        let olena = olena.clone();
+        async move {
+            let note = note.map(|n| Note::parse(n).unwrap());
+            store
+                .transition_alert(id, t, &olena, note.as_ref(), t2)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        act(id, Transition::Acknowledge, Some("on it")).await,
+        AlertChange::Done
+    );
+    assert!(matches!(
+        act(id, Transition::Acknowledge, None).await,
+        AlertChange::Refused(e) if e.from == AlertStatus::Acknowledged
+    ));
+    assert_eq!(
+        act(id, Transition::Resolve, Some("replied publicly")).await,
+        AlertChange::Done
+    );
+    assert!(matches!(
+        act(id, Transition::Dismiss, None).await,
+        AlertChange::Refused(e) if e.from == AlertStatus::Resolved && e.to_string().contains("final")
+    ));
+    assert_eq!(
+        act(AlertId(9999), Transition::Resolve, None).await,
+        AlertChange::NotFound
+    );
+    // Open straight to dismissed is allowed.
+    assert_eq!(
+        act(opened[0].id, Transition::Dismiss, None).await,
+        AlertChange::Done
+    );
+    assert_eq!(
+        all(AlertQuery {
+            status: Some(AlertStatus::Open),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        5
+    );
+    assert_eq!(
+        all(AlertQuery {
+            status: Some(AlertStatus::Resolved),
+            ..Default::default()
+        })
+        .await[0]
+            .id,
+        id
+    );
+
+    // Assignee and notes; null clears; closed alerts can still be annotated.
+    let edit = AlertEdit {
+        assignee: Some(Some(Assignee::parse("Olena").unwrap())),
+        notes: Some(Some(Note::parse("Customer called back").unwrap())),
+    };
+    assert_eq!(
+        store.edit_alert(id, &edit, &olena, t2).await.unwrap(),
+        AlertChange::Done
+    );
+    let clear = AlertEdit {
+        assignee: Some(None),
+        notes: None,
+    };
+    assert_eq!(
+        store.edit_alert(id, &clear, &olena, t2).await.unwrap(),
+        AlertChange::Done
+    );
+    assert_eq!(
+        store
+            .edit_alert(AlertId(9999), &clear, &olena, t2)
+            .await
+            .unwrap(),
+        AlertChange::NotFound
+    );
+    let (alert, history) = store.alert(id).await.unwrap().unwrap();
+    assert_eq!(
+        (alert.status, alert.updated_at),
+        (AlertStatus::Resolved, t2)
+    );
+    assert_eq!(
+        (alert.assignee, alert.notes.as_deref()),
+        (None, Some("Customer called back"))
+    );
+    let actions: Vec<_> = history.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AlertAction::Open,
+            AlertAction::Acknowledge,
+            AlertAction::Resolve,
+            AlertAction::Assign,
+            AlertAction::Note,
+            AlertAction::Assign
+        ]
+    );
+    assert_eq!(history[0].by, Actor::earshot());
+    assert!(
+        history[0].note.as_deref().unwrap().contains("0.95"),
+        "{:?}",
+        history[0].note
+    );
+    assert_eq!(history[1].by, olena);
+    assert_eq!(
+        (history[1].from, history[1].to, history[1].note.as_deref()),
+        (
+            Some(AlertStatus::Open),
+            Some(AlertStatus::Acknowledged),
+            Some("on it")
+        )
+    );
+    assert_eq!(history[2].from, Some(AlertStatus::Acknowledged));
+    assert_eq!(history[3].assignee.as_deref(), Some("Olena"));
+    assert_eq!(history[5].assignee, None);
+    assert!(store.alert(AlertId(9999)).await.unwrap().is_none());
+
+    // A correction sits beside the model's label, never over it; the latest counts.
+    assert!(store
+        .correct_sentiment(forum[0], Label::Neutral, &olena, t1)
+        .await
+        .unwrap());
+    assert!(store
+        .correct_sentiment(forum[0], Label::Positive, &olena, t2)
+        .await
+        .unwrap());
+    assert!(!store
+        .correct_sentiment(MentionId(9999), Label::Positive, &olena, t2)
+        .await
+        .unwrap());
+    let corrected = store.mention(forum[0]).await.unwrap().unwrap();
+    let c = corrected.correction.as_ref().unwrap();
+    assert_eq!((c.label, &c.by, c.at), (Label::Positive, &olena, t2));
+    assert_eq!(corrected.sentiment.as_ref().unwrap().label, Label::Negative);
+    let listed = store
+        .mentions(&MentionQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().filter(|m| m.correction.is_some()).count(), 1);
+    assert!(store.mention(MentionId(9999)).await.unwrap().is_none());
+    let (alert, _) = store.alert(id).await.unwrap().unwrap();
+    assert_eq!(alert.mention.correction.unwrap().label, Label::Positive);
+}
+
+#[tokio::test]
+async fn the_alerts_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    alerts_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_alerts_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    alerts_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn concurrent_actions_on_postgres_move_an_alert_once() {
+    use earshot_domain::{Actor, Transition};
+    let db = TestDb::postgres().await;
+    let store = db.store.clone();
+    let t0 = Timestamp::now();
+    store
+        .sync_config(
+            &[acme()],
+            &[feed_source(
+                "forum",
+                "https://f.test/",
+                Duration::from_secs(60),
+            )],
+            t0,
+        )
+        .await
+        .unwrap();
+    store
+        .sync_alert_rules(&[rule("acme", 0.7, None, None)], t0)
+        .await
+        .unwrap();
+    let neg = scored([0.9, 0.05, 0.05], None, "en", "m@1");
+    crawl_and_classify(
+        store.as_ref(),
+        "forum",
+        vec![mention("acme", "x", "x", None)],
+        vec![neg],
+        t0,
+    )
+    .await;
+    let alert = store
+        .alerts(&earshot_store::AlertQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let t = [Transition::Resolve, Transition::Dismiss][i % 2];
+        tasks.push(tokio::spawn(async move {
+            store
+                .transition_alert(alert.id, t, &Actor::earshot(), None, Timestamp::now())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut done = 0;
+    for t in tasks {
+        if t.await.unwrap() == earshot_store::AlertChange::Done {
+            done += 1;
+        }
+    }
+    assert_eq!(done, 1, "exactly one actor closes the alert");
+    let (_, history) = store.alert(alert.id).await.unwrap().unwrap();
+    assert_eq!(history.len(), 2, "open, then one close");
+    db.cleanup().await;
+}

@@ -4,6 +4,8 @@
 //! parsed into these types at the edge, so that past that point no bare `String` stands
 //! in for a brand slug, a source name or a URL.
 
+mod access;
+mod alert;
 mod brand;
 mod mention;
 mod sentiment;
@@ -11,8 +13,14 @@ mod source;
 mod text;
 mod time;
 
+pub use access::{Actor, ApiKey, ApiKeyId, ApiSecret, KeyHash, KeyName, Permission, Role};
+pub use alert::{
+    alert_for, Alert, AlertAction, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec,
+    AlertStatus, Assignee, InvalidTransition, LanguageCode, Note, RuleOrigin, Severity, Threshold,
+    Transition,
+};
 pub use brand::{Brand, BrandSlug, BrandTerm};
-pub use mention::{content_hash, DedupKey, Mention, MentionId, NewMention};
+pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
 pub use sentiment::{label_with_rating, Label, Sentiment, STRONG_TEXT};
 pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
 pub use text::{fold, fold_char};

@@ -56,7 +56,12 @@ pub fn content_hash(text: &str) -> String {
         }
         h.update(word.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    to_hex(&h.finalize())
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A mention found by a crawl, not yet stored.
@@ -91,6 +96,18 @@ pub struct Mention {
     pub rating: Option<f64>,
     /// The current sentiment, once classified (without the embedding).
     pub sentiment: Option<crate::Sentiment>,
+    /// The latest human correction of the sentiment, if anyone made one. It is kept
+    /// beside the model's result, never over it.
+    pub correction: Option<Correction>,
+}
+
+/// A person's verdict on a mention's sentiment, stored next to the model's, so that it
+/// can train a future model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    pub label: crate::Label,
+    pub by: crate::Actor,
+    pub at: Timestamp,
 }
 
 #[cfg(test)]

@@ -8,16 +8,22 @@
 //!
 //! Every mutation that belongs together is one transaction: a crawl's new mentions, the
 //! source's new state and the crawl-run record commit together or not at all, so a crash
-//! between fetch and store loses nothing that the next run won't fetch again.
+//! between fetch and store loses nothing that the next run won't fetch again. In the
+//! same spirit, the alerts a batch of sentiments opens are written in the batch's own
+//! transaction.
 
+mod alerts;
+mod keys;
 mod postgres;
 mod shared;
 mod sqlite;
 
 use async_trait::async_trait;
 use earshot_domain::{
-    Brand, BrandSlug, Label, Mention, MentionId, NewMention, Sentiment, Source, SourceId,
-    SourceName, SourceState, Timestamp,
+    Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
+    ApiKeyId, Assignee, Brand, BrandSlug, InvalidTransition, KeyHash, KeyName, Label, Mention,
+    MentionId, NewMention, Note, Role, Sentiment, Severity, Source, SourceId, SourceName,
+    SourceState, Timestamp, Transition,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,8 +44,10 @@ pub enum StoreError {
     },
     #[error("could not apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("mention for brand {0:?}, which is not in the database (sync the config first)")]
+    #[error("brand {0:?} is not in the database (it must be in the config)")]
     UnknownBrand(String),
+    #[error("source {0:?} is not in the database (it must be in the config)")]
+    UnknownSource(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -153,6 +161,52 @@ pub struct ClassifyJob {
     pub rating: Option<f64>,
 }
 
+/// A key to store. Only the hash of its secret is kept.
+#[derive(Debug, Clone)]
+pub struct NewApiKey<'a> {
+    pub name: &'a KeyName,
+    pub role: Role,
+    pub hash: &'a KeyHash,
+}
+
+/// Which alerts to list: newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    pub status: Option<AlertStatus>,
+    pub brand: Option<BrandSlug>,
+    pub severity: Option<Severity>,
+    /// Only alerts with an id below this (the cursor of the previous page).
+    pub before: Option<AlertId>,
+    pub limit: u32,
+}
+
+/// A change to an alert's assignee and notes. `None` leaves a field as it is;
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct AlertEdit {
+    pub assignee: Option<Option<Assignee>>,
+    pub notes: Option<Option<Note>>,
+}
+
+/// What became of a change to an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertChange {
+    Done,
+    NotFound,
+    /// The lifecycle does not allow it from the alert's current status.
+    Refused(InvalidTransition),
+}
+
+/// What became of a change to an alert rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleChange {
+    /// The rule as it now is (for a deletion, as it was).
+    Done(AlertRule),
+    NotFound,
+    /// The rule comes from the config file and can only be changed there.
+    FromConfig,
+}
+
 /// Everything Earshot stores. Implemented by [`SqliteStore`] and [`PostgresStore`];
 /// both pass the same conformance suite.
 #[async_trait]
@@ -211,6 +265,10 @@ pub trait Store: Send + Sync + 'static {
     /// (there is only ever one current sentiment per mention), and releases the leases.
     /// A result whose lease `worker` no longer holds is skipped, so a worker that lost
     /// its lease never overwrites the one that took over. Returns how many were stored.
+    ///
+    /// In the same transaction, each stored result that an active alert rule matches
+    /// (see [`earshot_domain::alert_for`]) opens an alert, with an `open` event in its
+    /// history. A mention has at most one alert: re-classifying it opens no second one.
     async fn save_sentiments(
         &self,
         worker: &str,
@@ -220,6 +278,115 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many mentions still need classifying by `model` (see [`ClassifyClaim::reclassify`]).
     async fn count_unclassified(&self, model: &str, reclassify: bool) -> Result<u64, StoreError>;
+
+    /// One mention, as [`Store::mentions`] lists it.
+    async fn mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError>;
+
+    /// Records a person's label for a mention beside the model's (which stays as it
+    /// is). The latest correction is the one a mention shows. Returns `false` when there
+    /// is no such mention.
+    async fn correct_sentiment(
+        &self,
+        mention: MentionId,
+        label: Label,
+        by: &Actor,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new API key.
+    async fn create_api_key(
+        &self,
+        key: &NewApiKey<'_>,
+        now: Timestamp,
+    ) -> Result<ApiKey, StoreError>;
+
+    /// Every key, revoked ones included, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revokes a key; revoking it again keeps the first time. `None` when there is no
+    /// such key.
+    async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError>;
+
+    /// The key whose secret hashes to `hash`, revoked or not (the caller refuses revoked
+    /// ones). A live key's `last_used_at` is moved to `now` when it is more than a minute
+    /// old, so busy clients do not turn every request into a write.
+    async fn authenticate(
+        &self,
+        hash: &KeyHash,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Makes the stored config rules match the config's `[[alert_rules]]`: a rule is
+    /// identified by its content, so an unchanged rule keeps its id, a changed one is a
+    /// new rule, and one gone from the file is retired (its alerts stay). Rules created
+    /// through the API are left alone. Run after [`Store::sync_config`].
+    async fn sync_alert_rules(
+        &self,
+        rules: &[AlertRuleSpec],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The active alert rules, oldest first.
+    async fn alert_rules(&self) -> Result<Vec<AlertRule>, StoreError>;
+
+    /// One active alert rule.
+    async fn alert_rule(&self, id: AlertRuleId) -> Result<Option<AlertRule>, StoreError>;
+
+    /// Stores a rule made through the API. Its brand and sources must be in the
+    /// database ([`StoreError::UnknownBrand`], [`StoreError::UnknownSource`]).
+    async fn create_alert_rule(
+        &self,
+        spec: &AlertRuleSpec,
+        now: Timestamp,
+    ) -> Result<AlertRule, StoreError>;
+
+    /// Replaces an API rule's spec. Config rules are refused.
+    async fn update_alert_rule(
+        &self,
+        id: AlertRuleId,
+        spec: &AlertRuleSpec,
+        now: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    /// Retires an API rule: it opens no more alerts, and those it opened stay. Config
+    /// rules are refused.
+    async fn retire_alert_rule(
+        &self,
+        id: AlertRuleId,
+        now: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    /// Alerts, newest first, each with its mention.
+    async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, StoreError>;
+
+    /// One alert and its history, oldest event first.
+    async fn alert(&self, id: AlertId) -> Result<Option<(Alert, Vec<AlertEvent>)>, StoreError>;
+
+    /// Moves an alert through its lifecycle and records who did it, with an optional
+    /// note, in one transaction. Two people acting at once cannot both move it from the
+    /// same status: the second is refused.
+    async fn transition_alert(
+        &self,
+        id: AlertId,
+        transition: Transition,
+        by: &Actor,
+        note: Option<&Note>,
+        now: Timestamp,
+    ) -> Result<AlertChange, StoreError>;
+
+    /// Sets or clears an alert's assignee and notes, recording each change in its
+    /// history. Closed alerts can still be annotated.
+    async fn edit_alert(
+        &self,
+        id: AlertId,
+        edit: &AlertEdit,
+        by: &Actor,
+        now: Timestamp,
+    ) -> Result<AlertChange, StoreError>;
 }
 
 /// Opens the database a URL names, applying migrations. `sqlite://PATH` (created if

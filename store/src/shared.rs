@@ -62,19 +62,54 @@ pub(crate) const SELECT_CRAWL_RUNS: &str = "SELECT r.id, s.name, r.started_at, r
     FROM crawl_runs r JOIN sources s ON s.id = r.source_id
     ORDER BY r.id DESC LIMIT $1";
 
-pub(crate) const SELECT_MENTIONS: &str = "SELECT m.id, b.slug, s.name, m.url, m.title, m.snippet,
-        m.matched_term, m.author, m.published_at, m.discovered_at, m.rating,
-        t.label, t.model_label, t.p_negative, t.p_neutral, t.p_positive, t.score, t.language, t.model
-    FROM mentions m
-    JOIN brands b ON b.id = m.brand_id
-    JOIN sources s ON s.id = m.source_id
-    LEFT JOIN sentiments t ON t.mention_id = m.id
-    WHERE (CAST($1 AS TEXT) IS NULL OR b.slug = $1)
+/// The columns [`mention_from_row`] reads, in its order, from `m` (mentions) joined as in
+/// [`mention_joins!`]. Queries that return mentions with more (alerts) put theirs after.
+macro_rules! mention_columns {
+    () => {
+        "m.id, b.slug, s.name, m.url, m.title, m.snippet, m.matched_term, m.author,
+        m.published_at, m.discovered_at, m.rating,
+        t.label, t.model_label, t.p_negative, t.p_neutral, t.p_positive, t.score, t.language,
+        t.model, c.label, c.actor, c.actor_key_id, c.corrected_at"
+    };
+}
+
+/// The joins behind [`mention_columns!`]: brand, source, the current sentiment and the
+/// latest correction.
+macro_rules! mention_joins {
+    () => {
+        " JOIN brands b ON b.id = m.brand_id
+        JOIN sources s ON s.id = m.source_id
+        LEFT JOIN sentiments t ON t.mention_id = m.id
+        LEFT JOIN sentiment_corrections c ON c.id =
+            (SELECT MAX(id) FROM sentiment_corrections WHERE mention_id = m.id) "
+    };
+}
+
+pub(crate) use {mention_columns, mention_joins};
+
+/// How many columns [`mention_columns!`] has.
+pub(crate) const MENTION_COLUMNS: usize = 23;
+
+pub(crate) const SELECT_MENTIONS: &str = concat!(
+    "SELECT ",
+    mention_columns!(),
+    " FROM mentions m",
+    mention_joins!(),
+    "WHERE (CAST($1 AS TEXT) IS NULL OR b.slug = $1)
       AND (CAST($2 AS BIGINT) IS NULL OR COALESCE(m.published_at, m.discovered_at) >= $2)
       AND (CAST($3 AS BIGINT) IS NULL OR m.id < $3)
       AND (CAST($5 AS TEXT) IS NULL OR t.label = $5)
     ORDER BY m.id DESC
-    LIMIT $4";
+    LIMIT $4"
+);
+
+pub(crate) const SELECT_MENTION: &str = concat!(
+    "SELECT ",
+    mention_columns!(),
+    " FROM mentions m",
+    mention_joins!(),
+    "WHERE m.id = $1"
+);
 
 /// Mentions needing `model`: none yet, or (re-classifying) another model's. The outer
 /// lease test plays the same role as in [`claim_sql`].
@@ -336,6 +371,7 @@ macro_rules! impl_store {
                 use $crate::shared::*;
                 let mut tx = self.pool.begin().await?;
                 let mut saved = 0;
+                let mut negative = Vec::new();
                 for (id, s) in results {
                     // Write first (see record_crawl), and only while the lease is ours.
                     let held = sqlx::query(RELEASE_CLASSIFY_LEASE)
@@ -362,6 +398,12 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     saved += 1;
+                    if s.label == earshot_domain::Label::Negative {
+                        negative.push((*id, s));
+                    }
+                }
+                if !negative.is_empty() {
+                    Self::open_alerts(&mut tx, &negative, now).await?;
                 }
                 tx.commit().await?;
                 Ok(saved)
@@ -379,6 +421,502 @@ macro_rules! impl_store {
                     .await?;
                 Ok($crate::shared::unsigned(n))
             }
+
+            async fn mention(
+                &self,
+                id: earshot_domain::MentionId,
+            ) -> Result<Option<earshot_domain::Mention>, $crate::StoreError> {
+                let row = sqlx::query($crate::shared::SELECT_MENTION)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref()
+                    .map($crate::shared::mention_from_row)
+                    .transpose()
+            }
+
+            async fn correct_sentiment(
+                &self,
+                mention: earshot_domain::MentionId,
+                label: earshot_domain::Label,
+                by: &earshot_domain::Actor,
+                now: earshot_domain::Timestamp,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query($crate::alerts::INSERT_CORRECTION)
+                    .bind(mention.0)
+                    .bind(label.as_str())
+                    .bind(&by.name)
+                    .bind(by.key_id.map(|k| k.0))
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_api_key(
+                &self,
+                key: &$crate::NewApiKey<'_>,
+                now: earshot_domain::Timestamp,
+            ) -> Result<earshot_domain::ApiKey, $crate::StoreError> {
+                let row = sqlx::query(&$crate::keys::insert_key_sql())
+                    .bind(key.name.as_str())
+                    .bind(key.role.as_str())
+                    .bind(key.hash.as_str())
+                    .bind(now.as_millis())
+                    .fetch_one(&self.pool)
+                    .await?;
+                $crate::keys::key_from_row(&row)
+            }
+
+            async fn api_keys(&self) -> Result<Vec<earshot_domain::ApiKey>, $crate::StoreError> {
+                let rows = sqlx::query(&$crate::keys::select_keys_sql())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::keys::key_from_row).collect()
+            }
+
+            async fn revoke_api_key(
+                &self,
+                id: earshot_domain::ApiKeyId,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::ApiKey>, $crate::StoreError> {
+                sqlx::query($crate::keys::REVOKE_KEY)
+                    .bind(id.0)
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                let row = sqlx::query(&$crate::keys::select_key_sql())
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::keys::key_from_row).transpose()
+            }
+
+            async fn authenticate(
+                &self,
+                hash: &earshot_domain::KeyHash,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::ApiKey>, $crate::StoreError> {
+                // Read first and write only when last_used_at is stale: on SQLite a write
+                // per request would queue every API call behind a crawl's transaction.
+                let row = sqlx::query(&$crate::keys::select_key_by_hash_sql())
+                    .bind(hash.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(mut key) = row.as_ref().map($crate::keys::key_from_row).transpose()?
+                else {
+                    return Ok(None);
+                };
+                let stale = now.minus(std::time::Duration::from_secs(60));
+                if key.revoked_at.is_none() && key.last_used_at.is_none_or(|t| t < stale) {
+                    sqlx::query($crate::keys::TOUCH_KEY)
+                        .bind(key.id.0)
+                        .bind(now.as_millis())
+                        .bind(stale.as_millis())
+                        .execute(&self.pool)
+                        .await?;
+                    key.last_used_at = Some(now);
+                }
+                Ok(Some(key))
+            }
+
+            async fn sync_alert_rules(
+                &self,
+                rules: &[earshot_domain::AlertRuleSpec],
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::alerts::*;
+                let mut tx = self.pool.begin().await?;
+                // Write first (see record_crawl): retire every config rule, then bring
+                // back each one the config still has, unchanged, and add the new ones.
+                sqlx::query(RETIRE_CONFIG_RULES)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = sqlx::query(SELECT_RULES_RETIRED_AT)
+                    .bind(now.as_millis())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut retired = rows
+                    .iter()
+                    .map(rule_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                for spec in rules {
+                    if let Some(i) = retired.iter().position(|r| r.spec == *spec) {
+                        sqlx::query(UNRETIRE_RULE)
+                            .bind(retired.remove(i).id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        continue;
+                    }
+                    let id: Option<i64> = sqlx::query_scalar(INSERT_RULE)
+                        .bind(spec.brand.as_str())
+                        .bind(spec.threshold.value())
+                        .bind(sources_json(spec))
+                        .bind(languages_json(spec))
+                        .bind(earshot_domain::RuleOrigin::Config.as_str())
+                        .bind(now.as_millis())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if id.is_none() {
+                        return Err($crate::StoreError::UnknownBrand(spec.brand.to_string()));
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn alert_rules(
+                &self,
+            ) -> Result<Vec<earshot_domain::AlertRule>, $crate::StoreError> {
+                let rows = sqlx::query($crate::alerts::SELECT_RULES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::alerts::rule_from_row).collect()
+            }
+
+            async fn alert_rule(
+                &self,
+                id: earshot_domain::AlertRuleId,
+            ) -> Result<Option<earshot_domain::AlertRule>, $crate::StoreError> {
+                let row = sqlx::query($crate::alerts::SELECT_RULE)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::alerts::rule_from_row).transpose()
+            }
+
+            async fn create_alert_rule(
+                &self,
+                spec: &earshot_domain::AlertRuleSpec,
+                now: earshot_domain::Timestamp,
+            ) -> Result<earshot_domain::AlertRule, $crate::StoreError> {
+                use $crate::alerts::*;
+                // Each statement stands alone (no transaction that reads before it
+                // writes); the insert itself finds the brand.
+                self.check_rule_sources(spec).await?;
+                let id: Option<i64> = sqlx::query_scalar(INSERT_RULE)
+                    .bind(spec.brand.as_str())
+                    .bind(spec.threshold.value())
+                    .bind(sources_json(spec))
+                    .bind(languages_json(spec))
+                    .bind(earshot_domain::RuleOrigin::Api.as_str())
+                    .bind(now.as_millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let id =
+                    id.ok_or_else(|| $crate::StoreError::UnknownBrand(spec.brand.to_string()))?;
+                $crate::Store::alert_rule(self, earshot_domain::AlertRuleId(id))
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::Corrupt(format!("rule {id} vanished")))
+            }
+
+            async fn update_alert_rule(
+                &self,
+                id: earshot_domain::AlertRuleId,
+                spec: &earshot_domain::AlertRuleSpec,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::RuleChange, $crate::StoreError> {
+                use $crate::alerts::*;
+                if let Some(refused) = self.rule_refusal(id).await? {
+                    return Ok(refused);
+                }
+                let brands: i64 = sqlx::query_scalar(BRAND_EXISTS)
+                    .bind(spec.brand.as_str())
+                    .fetch_one(&self.pool)
+                    .await?;
+                if brands == 0 {
+                    return Err($crate::StoreError::UnknownBrand(spec.brand.to_string()));
+                }
+                self.check_rule_sources(spec).await?;
+                sqlx::query(UPDATE_RULE)
+                    .bind(id.0)
+                    .bind(spec.brand.as_str())
+                    .bind(spec.threshold.value())
+                    .bind(sources_json(spec))
+                    .bind(languages_json(spec))
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(match $crate::Store::alert_rule(self, id).await? {
+                    Some(rule) => $crate::RuleChange::Done(rule),
+                    None => $crate::RuleChange::NotFound,
+                })
+            }
+
+            async fn retire_alert_rule(
+                &self,
+                id: earshot_domain::AlertRuleId,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::RuleChange, $crate::StoreError> {
+                if let Some(refused) = self.rule_refusal(id).await? {
+                    return Ok(refused);
+                }
+                let Some(rule) = $crate::Store::alert_rule(self, id).await? else {
+                    return Ok($crate::RuleChange::NotFound);
+                };
+                let done = sqlx::query($crate::alerts::RETIRE_RULE)
+                    .bind(id.0)
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(if done.rows_affected() == 1 {
+                    $crate::RuleChange::Done(rule)
+                } else {
+                    $crate::RuleChange::NotFound
+                })
+            }
+
+            async fn alerts(
+                &self,
+                q: &$crate::AlertQuery,
+            ) -> Result<Vec<earshot_domain::Alert>, $crate::StoreError> {
+                let rows = sqlx::query($crate::alerts::SELECT_ALERTS)
+                    .bind(q.status.map(|s| s.as_str()))
+                    .bind(q.brand.as_ref().map(|b| b.as_str()))
+                    .bind(q.severity.map(|s| s.as_str()))
+                    .bind(q.before.map(|id| id.0))
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::alerts::alert_from_row).collect()
+            }
+
+            async fn alert(
+                &self,
+                id: earshot_domain::AlertId,
+            ) -> Result<
+                Option<(earshot_domain::Alert, Vec<earshot_domain::AlertEvent>)>,
+                $crate::StoreError,
+            > {
+                use $crate::alerts::*;
+                let Some(row) = sqlx::query(SELECT_ALERT)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let alert = alert_from_row(&row)?;
+                let events = sqlx::query(SELECT_EVENTS)
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(event_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Some((alert, events)))
+            }
+
+            async fn transition_alert(
+                &self,
+                id: earshot_domain::AlertId,
+                transition: earshot_domain::Transition,
+                by: &earshot_domain::Actor,
+                note: Option<&earshot_domain::Note>,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::AlertChange, $crate::StoreError> {
+                use $crate::alerts::*;
+                let mut tx = self.pool.begin().await?;
+                // Write first: try each status the transition may start from. The one
+                // that changes the row is the status the alert had.
+                let to = transition.target();
+                for from in transition.allowed_from() {
+                    let moved = sqlx::query(SET_ALERT_STATUS)
+                        .bind(id.0)
+                        .bind(from.as_str())
+                        .bind(to.as_str())
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if moved == 1 {
+                        sqlx::query(INSERT_EVENT)
+                            .bind(id.0)
+                            .bind(now.as_millis())
+                            .bind(&by.name)
+                            .bind(by.key_id.map(|k| k.0))
+                            .bind(earshot_domain::AlertAction::from(transition).as_str())
+                            .bind(Some(from.as_str()))
+                            .bind(Some(to.as_str()))
+                            .bind(None::<&str>)
+                            .bind(note.map(|n| n.as_str()))
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        return Ok($crate::AlertChange::Done);
+                    }
+                }
+                let current: Option<String> = sqlx::query_scalar(ALERT_STATUS)
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                let Some(current) = current else {
+                    return Ok($crate::AlertChange::NotFound);
+                };
+                let from = earshot_domain::AlertStatus::parse(&current)
+                    .map_err($crate::shared::corrupt)?;
+                Ok($crate::AlertChange::Refused(
+                    earshot_domain::InvalidTransition { from, transition },
+                ))
+            }
+
+            async fn edit_alert(
+                &self,
+                id: earshot_domain::AlertId,
+                edit: &$crate::AlertEdit,
+                by: &earshot_domain::Actor,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::AlertChange, $crate::StoreError> {
+                use earshot_domain::AlertAction;
+                use $crate::alerts::*;
+                let assignee = edit
+                    .assignee
+                    .as_ref()
+                    .map(|a| a.as_ref().map(|a| a.as_str()));
+                let notes = edit.notes.as_ref().map(|n| n.as_ref().map(|n| n.as_str()));
+                let mut tx = self.pool.begin().await?;
+                let found = sqlx::query(EDIT_ALERT)
+                    .bind(id.0)
+                    .bind(i64::from(assignee.is_some()))
+                    .bind(assignee.flatten())
+                    .bind(i64::from(notes.is_some()))
+                    .bind(notes.flatten())
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found == 0 {
+                    tx.rollback().await?;
+                    return Ok($crate::AlertChange::NotFound);
+                }
+                let events = [
+                    assignee.map(|a| (AlertAction::Assign, a, None)),
+                    notes.map(|n| (AlertAction::Note, None, n)),
+                ];
+                for (action, assignee, note) in events.into_iter().flatten() {
+                    sqlx::query(INSERT_EVENT)
+                        .bind(id.0)
+                        .bind(now.as_millis())
+                        .bind(&by.name)
+                        .bind(by.key_id.map(|k| k.0))
+                        .bind(action.as_str())
+                        .bind(None::<&str>)
+                        .bind(None::<&str>)
+                        .bind(assignee)
+                        .bind(note)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok($crate::AlertChange::Done)
+            }
+        }
+
+        impl $store {
+            /// Opens an alert for each of these freshly saved negative sentiments that an
+            /// active rule matches, inside the caller's transaction (which has written
+            /// already, so reading here is safe on SQLite).
+            async fn open_alerts(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                negative: &[(earshot_domain::MentionId, &earshot_domain::Sentiment)],
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::alerts::*;
+                let rules = sqlx::query(SELECT_RULES)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(rule_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if rules.is_empty() {
+                    return Ok(());
+                }
+                let earshot = earshot_domain::Actor::earshot();
+                for (id, sentiment) in negative {
+                    let found: Option<(i64, String, String)> = sqlx::query_as(MENTION_BRAND_SOURCE)
+                        .bind(id.0)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    let Some((brand_id, slug, source)) = found else {
+                        continue;
+                    };
+                    let brand = $crate::shared::brand_slug(slug)?;
+                    let source = $crate::shared::source_name(source)?;
+                    let Some((rule, severity)) =
+                        earshot_domain::alert_for(&rules, &brand, &source, sentiment)
+                    else {
+                        continue;
+                    };
+                    let opened: Option<i64> = sqlx::query_scalar(INSERT_ALERT)
+                        .bind(id.0)
+                        .bind(brand_id)
+                        .bind(rule.0)
+                        .bind(severity.as_str())
+                        .bind(now.as_millis())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    let Some(alert) = opened else {
+                        continue; // the mention has its alert already
+                    };
+                    let threshold = rules
+                        .iter()
+                        .find(|r| r.id == rule)
+                        .map_or(0.0, |r| r.spec.threshold.value());
+                    let why = format!(
+                        "P(negative) {:.2} reached rule {}'s threshold {threshold:.2}",
+                        sentiment.probabilities[0], rule.0
+                    );
+                    sqlx::query(INSERT_EVENT)
+                        .bind(alert)
+                        .bind(now.as_millis())
+                        .bind(&earshot.name)
+                        .bind(None::<i64>)
+                        .bind(earshot_domain::AlertAction::Open.as_str())
+                        .bind(None::<&str>)
+                        .bind(Some(earshot_domain::AlertStatus::Open.as_str()))
+                        .bind(None::<&str>)
+                        .bind(Some(why))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Every source a rule names must be a live source.
+            async fn check_rule_sources(
+                &self,
+                spec: &earshot_domain::AlertRuleSpec,
+            ) -> Result<(), $crate::StoreError> {
+                for name in spec.sources.iter().flatten() {
+                    let n: i64 = sqlx::query_scalar($crate::alerts::SOURCE_EXISTS)
+                        .bind(name.as_str())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    if n == 0 {
+                        return Err($crate::StoreError::UnknownSource(name.to_string()));
+                    }
+                }
+                Ok(())
+            }
+
+            /// Why an API change to rule `id` cannot happen (it does not exist, or it comes
+            /// from the config), if it cannot.
+            async fn rule_refusal(
+                &self,
+                id: earshot_domain::AlertRuleId,
+            ) -> Result<Option<$crate::RuleChange>, $crate::StoreError> {
+                let origin: Option<String> = sqlx::query_scalar($crate::alerts::RULE_ORIGIN)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match origin.as_deref() {
+                    None => Some($crate::RuleChange::NotFound),
+                    Some("api") => None,
+                    Some(_) => Some($crate::RuleChange::FromConfig),
+                })
+            }
         }
     };
 }
@@ -387,8 +925,8 @@ pub(crate) use impl_store;
 
 use crate::{CrawlRun, StoreError, StoredSource};
 use earshot_domain::{
-    BrandSlug, Label, Mention, MentionId, Sentiment, Source, SourceId, SourceKind, SourceName,
-    SourceState, SourceUrl, Timestamp,
+    Actor, ApiKeyId, BrandSlug, Correction, Label, Mention, MentionId, Sentiment, Source, SourceId,
+    SourceKind, SourceName, SourceState, SourceUrl, Timestamp,
 };
 use std::time::Duration;
 
@@ -410,6 +948,11 @@ pub(crate) fn unsigned(n: i64) -> u64 {
 
 pub(crate) fn ts(ms: Option<i64>) -> Option<Timestamp> {
     ms.map(Timestamp::from_millis)
+}
+
+/// A stored value that no longer parses.
+pub(crate) fn corrupt(e: earshot_domain::InvalidValue) -> StoreError {
+    StoreError::Corrupt(e.0)
 }
 
 pub(crate) fn brand_slug(raw: String) -> Result<BrandSlug, StoreError> {
@@ -454,7 +997,7 @@ where
     })
 }
 
-/// Rebuilds a row of [`SELECT_MENTIONS`].
+/// Rebuilds the first [`MENTION_COLUMNS`] columns of a row: [`mention_columns!`].
 pub(crate) fn mention_from_row<R>(r: &R) -> Result<Mention, StoreError>
 where
     R: sqlx::Row,
@@ -476,10 +1019,38 @@ where
         discovered_at: Timestamp::from_millis(r.try_get(9)?),
         rating: r.try_get(10)?,
         sentiment: sentiment_from_row(r)?,
+        correction: correction_from_row(r)?,
     })
 }
 
-/// The sentiment columns of [`SELECT_MENTIONS`] (11 onwards), absent when the mention
+/// The correction columns of [`mention_columns!`] (19 to 22), absent when nobody
+/// corrected the mention.
+fn correction_from_row<R>(r: &R) -> Result<Option<Correction>, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let Some(label) = r.try_get::<Option<String>, _>(19)? else {
+        return Ok(None);
+    };
+    Ok(Some(Correction {
+        label: Label::parse(&label).map_err(|e| StoreError::Corrupt(e.0))?,
+        by: actor(r.try_get(21)?, r.try_get(20)?),
+        at: Timestamp::from_millis(r.try_get(22)?),
+    }))
+}
+
+/// Who did something, as stored: the key's id (none for Earshot) and its name then.
+pub(crate) fn actor(key_id: Option<i64>, name: String) -> Actor {
+    Actor {
+        key_id: key_id.map(ApiKeyId),
+        name,
+    }
+}
+
+/// The sentiment columns of [`mention_columns!`] (11 to 18), absent when the mention
 /// has not been classified.
 fn sentiment_from_row<R>(r: &R) -> Result<Option<Sentiment>, StoreError>
 where

@@ -1,0 +1,626 @@
+//! Alerts for the PR team: the rules that open them, their severity, and the lifecycle
+//! an alert moves through. All pure: the store applies these when it saves sentiments
+//! and when someone acts on an alert.
+//!
+//! Lifecycle (anything else is refused):
+//!
+//! | from \ action  | acknowledge  | resolve  | dismiss   |
+//! |----------------|--------------|----------|-----------|
+//! | open           | acknowledged | resolved | dismissed |
+//! | acknowledged   | —            | resolved | dismissed |
+//! | resolved       | —            | —        | —         |
+//! | dismissed      | —            | —        | —         |
+
+use crate::{Actor, BrandSlug, InvalidValue, Label, Mention, Sentiment, SourceName, Timestamp};
+use serde::Serialize;
+
+/// A stored alert's id. Ids grow as alerts open, so they double as a pagination cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct AlertId(pub i64);
+
+/// A stored alert rule's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct AlertRuleId(pub i64);
+
+/// Where an alert is in its lifecycle (see the module docs for the transitions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Resolved,
+    Dismissed,
+}
+
+impl AlertStatus {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(Self::Open),
+            "acknowledged" => Ok(Self::Acknowledged),
+            "resolved" => Ok(Self::Resolved),
+            "dismissed" => Ok(Self::Dismissed),
+            other => Err(InvalidValue::new(format!(
+                "status {other:?} must be open, acknowledged, resolved or dismissed"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+            Self::Dismissed => "dismissed",
+        }
+    }
+
+    /// Resolved and dismissed alerts are closed for good.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Resolved | Self::Dismissed)
+    }
+}
+
+impl std::fmt::Display for AlertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a negative mention is, from its negative probability: `high` at 0.9 or
+/// more, `medium` at 0.8 or more, `low` below (but at or above its rule's threshold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    /// The severity of a mention whose P(negative) is `p_negative`.
+    pub fn of(p_negative: f32) -> Self {
+        if p_negative >= 0.9 {
+            Self::High
+        } else if p_negative >= 0.8 {
+            Self::Medium
+        } else {
+            Self::Low
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "low" => Ok(Self::Low),
+            "medium" => Ok(Self::Medium),
+            "high" => Ok(Self::High),
+            other => Err(InvalidValue::new(format!(
+                "severity {other:?} must be low, medium or high"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// A move through the lifecycle that someone asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transition {
+    Acknowledge,
+    Resolve,
+    Dismiss,
+}
+
+impl Transition {
+    /// The status the alert has afterwards.
+    pub fn target(self) -> AlertStatus {
+        match self {
+            Self::Acknowledge => AlertStatus::Acknowledged,
+            Self::Resolve => AlertStatus::Resolved,
+            Self::Dismiss => AlertStatus::Dismissed,
+        }
+    }
+
+    /// The statuses this transition may start from.
+    pub fn allowed_from(self) -> &'static [AlertStatus] {
+        match self {
+            Self::Acknowledge => &[AlertStatus::Open],
+            Self::Resolve | Self::Dismiss => &[AlertStatus::Open, AlertStatus::Acknowledged],
+        }
+    }
+
+    /// The status after this transition from `from`, or why it is not allowed.
+    pub fn apply(self, from: AlertStatus) -> Result<AlertStatus, InvalidTransition> {
+        if self.allowed_from().contains(&from) {
+            Ok(self.target())
+        } else {
+            Err(InvalidTransition {
+                from,
+                transition: self,
+            })
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Acknowledge => "acknowledge",
+            Self::Resolve => "resolve",
+            Self::Dismiss => "dismiss",
+        }
+    }
+}
+
+/// A transition the lifecycle does not allow; the message says why, in words a client
+/// can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.explain())]
+pub struct InvalidTransition {
+    pub from: AlertStatus,
+    pub transition: Transition,
+}
+
+impl InvalidTransition {
+    fn explain(&self) -> String {
+        let (from, to) = (self.from, self.transition.target());
+        if from == to {
+            format!("the alert is already {from}")
+        } else if from.is_final() {
+            format!("the alert is {from}, which is final: a {from} alert cannot be {to}")
+        } else {
+            format!("a {from} alert cannot be {to}")
+        }
+    }
+}
+
+/// The negative probability at or above which a rule opens an alert: 0 to 1.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Threshold(f64);
+
+impl Threshold {
+    /// The default when a rule does not say.
+    pub const DEFAULT: Threshold = Threshold(0.7);
+
+    pub fn new(value: f64) -> Result<Self, InvalidValue> {
+        if value.is_finite() && (0.0..=1.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(InvalidValue::new(format!(
+                "threshold {value} must be a probability from 0 to 1"
+            )))
+        }
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+
+    /// Whether `p` reaches this threshold. Compared in f32, the precision probabilities
+    /// are computed in, so that a configured 0.7 is reached by a probability of 0.7.
+    pub fn reached_by(self, p: f32) -> bool {
+        p >= self.0 as f32
+    }
+}
+
+/// An ISO 639-1 language code as the language detector reports it: two lowercase letters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct LanguageCode(String);
+
+impl LanguageCode {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let t = raw.trim().to_ascii_lowercase();
+        if t.len() == 2 && t.bytes().all(|b| b.is_ascii_lowercase()) {
+            Ok(Self(t))
+        } else {
+            Err(InvalidValue::new(format!(
+                "language {raw:?} must be a two-letter ISO 639-1 code such as en, uk or az"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an alert rule matches: one brand's negative mentions whose P(negative) reaches
+/// the threshold, optionally only from some sources or in some languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRuleSpec {
+    pub brand: BrandSlug,
+    pub threshold: Threshold,
+    /// Only mentions from these sources; `None` for any source. Never an empty list.
+    pub sources: Option<Vec<SourceName>>,
+    /// Only mentions in these languages; `None` for any language. A mention whose
+    /// language could not be told never matches a rule that names languages.
+    pub languages: Option<Vec<LanguageCode>>,
+}
+
+impl AlertRuleSpec {
+    /// Builds a rule. An empty list is refused: it would match nothing, and "any" is
+    /// written by leaving the list out.
+    pub fn new(
+        brand: BrandSlug,
+        threshold: Threshold,
+        sources: Option<Vec<SourceName>>,
+        languages: Option<Vec<LanguageCode>>,
+    ) -> Result<Self, InvalidValue> {
+        if sources.as_ref().is_some_and(Vec::is_empty) {
+            return Err(InvalidValue::new(
+                "sources must name at least one source; leave it out to match every source",
+            ));
+        }
+        if languages.as_ref().is_some_and(Vec::is_empty) {
+            return Err(InvalidValue::new(
+                "languages must name at least one language; leave it out to match every language",
+            ));
+        }
+        Ok(Self {
+            brand,
+            threshold,
+            sources,
+            languages,
+        })
+    }
+
+    /// Whether a mention of `brand` from `source` with this sentiment should open an
+    /// alert under this rule: its final label is negative and P(negative) reaches the
+    /// threshold, and it is from a named source and language if the rule names any.
+    pub fn matches(&self, brand: &BrandSlug, source: &SourceName, sentiment: &Sentiment) -> bool {
+        sentiment.label == Label::Negative
+            && self.threshold.reached_by(sentiment.probabilities[0])
+            && self.brand == *brand
+            && self.sources.as_ref().is_none_or(|s| s.contains(source))
+            && self.languages.as_ref().is_none_or(|langs| {
+                sentiment
+                    .language
+                    .as_deref()
+                    .is_some_and(|l| langs.iter().any(|c| c.as_str() == l))
+            })
+    }
+}
+
+/// Where a rule was defined. Rules from the config file are changed there, not through
+/// the API; the store keeps them in step with the file at every start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleOrigin {
+    Config,
+    Api,
+}
+
+impl RuleOrigin {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "config" => Ok(Self::Config),
+            "api" => Ok(Self::Api),
+            other => Err(InvalidValue::new(format!(
+                "rule origin {other:?} is not config or api"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// A stored alert rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRule {
+    pub id: AlertRuleId,
+    #[serde(flatten)]
+    pub spec: AlertRuleSpec,
+    pub origin: RuleOrigin,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The rule that opens an alert for this mention, if any, and the alert's severity.
+/// When several rules match, the oldest (lowest id) is named.
+pub fn alert_for(
+    rules: &[AlertRule],
+    brand: &BrandSlug,
+    source: &SourceName,
+    sentiment: &Sentiment,
+) -> Option<(AlertRuleId, Severity)> {
+    rules
+        .iter()
+        .filter(|r| r.spec.matches(brand, source, sentiment))
+        .min_by_key(|r| r.id)
+        .map(|r| (r.id, Severity::of(sentiment.probabilities[0])))
+}
+
+/// A person the alert is assigned to, as the team writes it: 1–100 characters, no
+/// control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Assignee(String);
+
+impl Assignee {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let t = raw.trim();
+        if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
+            return Err(InvalidValue::new(format!(
+                "assignee {raw:?} must be 1-100 characters without control characters"
+            )));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text about an alert: 1–10,000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Note(String);
+
+impl Note {
+    pub const MAX_CHARS: usize = 10_000;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let t = raw.trim();
+        if t.is_empty() || t.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidValue::new(format!(
+                "a note must be 1-{} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored alert, with the mention it is about (snippet, source and link, author,
+/// language, label and probabilities, published and discovered times).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub id: AlertId,
+    pub status: AlertStatus,
+    /// From P(negative) when the alert opened; the mention's current sentiment is in
+    /// `mention.sentiment`.
+    pub severity: Severity,
+    /// The rule that opened it.
+    pub rule_id: AlertRuleId,
+    pub assignee: Option<String>,
+    pub notes: Option<String>,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub mention: Mention,
+}
+
+/// What happened to an alert, in its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertAction {
+    /// A rule opened it.
+    Open,
+    Acknowledge,
+    Resolve,
+    Dismiss,
+    /// The assignee was set or cleared.
+    Assign,
+    /// The notes were set or cleared.
+    Note,
+}
+
+impl AlertAction {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "open" => Ok(Self::Open),
+            "acknowledge" => Ok(Self::Acknowledge),
+            "resolve" => Ok(Self::Resolve),
+            "dismiss" => Ok(Self::Dismiss),
+            "assign" => Ok(Self::Assign),
+            "note" => Ok(Self::Note),
+            other => Err(InvalidValue::new(format!(
+                "alert action {other:?} is unknown"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledge => "acknowledge",
+            Self::Resolve => "resolve",
+            Self::Dismiss => "dismiss",
+            Self::Assign => "assign",
+            Self::Note => "note",
+        }
+    }
+}
+
+impl From<Transition> for AlertAction {
+    fn from(t: Transition) -> Self {
+        match t {
+            Transition::Acknowledge => Self::Acknowledge,
+            Transition::Resolve => Self::Resolve,
+            Transition::Dismiss => Self::Dismiss,
+        }
+    }
+}
+
+/// One line of an alert's history: who did what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertEvent {
+    pub at: Timestamp,
+    pub by: Actor,
+    pub action: AlertAction,
+    /// The status before and after, for lifecycle actions.
+    pub from: Option<AlertStatus>,
+    pub to: Option<AlertStatus>,
+    /// The new assignee, for `assign` (`None` when cleared).
+    pub assignee: Option<String>,
+    /// The note given with the action, or the new notes for `note`.
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn neg(p: f32, language: Option<&str>) -> Sentiment {
+        let rest = (1.0 - p) / 2.0;
+        Sentiment {
+            label: Label::Negative,
+            model_label: Label::Negative,
+            probabilities: [p, rest, rest],
+            score: rest - p,
+            language: language.map(Into::into),
+            model: "m@1".into(),
+            embedding: vec![],
+        }
+    }
+
+    fn rule(
+        id: i64,
+        threshold: f64,
+        sources: Option<&[&str]>,
+        langs: Option<&[&str]>,
+    ) -> AlertRule {
+        AlertRule {
+            id: AlertRuleId(id),
+            spec: AlertRuleSpec::new(
+                BrandSlug::parse("acme").unwrap(),
+                Threshold::new(threshold).unwrap(),
+                sources.map(|s| s.iter().map(|n| SourceName::parse(n).unwrap()).collect()),
+                langs.map(|l| l.iter().map(|c| LanguageCode::parse(c).unwrap()).collect()),
+            )
+            .unwrap(),
+            origin: RuleOrigin::Config,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn severity_follows_the_negative_probability() {
+        assert_eq!(Severity::of(0.95), Severity::High);
+        assert_eq!(Severity::of(0.9), Severity::High);
+        assert_eq!(Severity::of(0.85), Severity::Medium);
+        assert_eq!(Severity::of(0.8), Severity::Medium);
+        assert_eq!(Severity::of(0.7), Severity::Low);
+    }
+
+    #[test]
+    fn a_rule_matches_negative_mentions_at_or_above_its_threshold() {
+        let (acme, forum) = (
+            BrandSlug::parse("acme").unwrap(),
+            SourceName::parse("forum").unwrap(),
+        );
+        let r = rule(1, 0.7, None, None);
+        assert!(
+            r.spec.matches(&acme, &forum, &neg(0.7, None)),
+            "0.7 reaches 0.7"
+        );
+        assert!(!r.spec.matches(&acme, &forum, &neg(0.69, None)));
+        let mut positive = neg(0.95, None);
+        positive.label = Label::Positive; // a rating overruled the text
+        assert!(!r.spec.matches(&acme, &forum, &positive));
+        let other = BrandSlug::parse("globex").unwrap();
+        assert!(!r.spec.matches(&other, &forum, &neg(0.95, None)));
+    }
+
+    #[test]
+    fn rules_can_be_narrowed_by_source_and_language() {
+        let acme = BrandSlug::parse("acme").unwrap();
+        let (forum, news) = (
+            SourceName::parse("forum").unwrap(),
+            SourceName::parse("news").unwrap(),
+        );
+        let r = rule(1, 0.5, Some(&["forum"]), Some(&["uk", "ru"]));
+        assert!(r.spec.matches(&acme, &forum, &neg(0.9, Some("uk"))));
+        assert!(!r.spec.matches(&acme, &news, &neg(0.9, Some("uk"))));
+        assert!(!r.spec.matches(&acme, &forum, &neg(0.9, Some("en"))));
+        assert!(!r.spec.matches(&acme, &forum, &neg(0.9, None)));
+    }
+
+    #[test]
+    fn the_oldest_matching_rule_opens_the_alert() {
+        let acme = BrandSlug::parse("acme").unwrap();
+        let forum = SourceName::parse("forum").unwrap();
+        let rules = [
+            rule(7, 0.5, None, None),
+            rule(3, 0.8, None, None),
+            rule(9, 0.99, None, None),
+        ];
+        assert_eq!(
+            alert_for(&rules, &acme, &forum, &neg(0.85, None)),
+            Some((AlertRuleId(3), Severity::Medium))
+        );
+        assert_eq!(
+            alert_for(&rules, &acme, &forum, &neg(0.6, None)),
+            Some((AlertRuleId(7), Severity::Low))
+        );
+        assert_eq!(alert_for(&rules[1..], &acme, &forum, &neg(0.6, None)), None);
+    }
+
+    #[test]
+    fn the_lifecycle_allows_only_its_table() {
+        use AlertStatus::*;
+        use Transition::*;
+        let table = [
+            (Open, Acknowledge, Some(Acknowledged)),
+            (Open, Resolve, Some(Resolved)),
+            (Open, Dismiss, Some(Dismissed)),
+            (Acknowledged, Acknowledge, None),
+            (Acknowledged, Resolve, Some(Resolved)),
+            (Acknowledged, Dismiss, Some(Dismissed)),
+            (Resolved, Acknowledge, None),
+            (Resolved, Resolve, None),
+            (Resolved, Dismiss, None),
+            (Dismissed, Acknowledge, None),
+            (Dismissed, Resolve, None),
+            (Dismissed, Dismiss, None),
+        ];
+        for (from, t, to) in table {
+            assert_eq!(t.apply(from).ok(), to, "{from} --{}-->", t.as_str());
+        }
+    }
+
+    #[test]
+    fn refused_transitions_say_why() {
+        let msg = |from, t: Transition| t.apply(from).unwrap_err().to_string();
+        assert_eq!(
+            msg(AlertStatus::Dismissed, Transition::Resolve),
+            "the alert is dismissed, which is final: a dismissed alert cannot be resolved"
+        );
+        assert_eq!(
+            msg(AlertStatus::Acknowledged, Transition::Acknowledge),
+            "the alert is already acknowledged"
+        );
+        assert_eq!(
+            msg(AlertStatus::Resolved, Transition::Resolve),
+            "the alert is already resolved"
+        );
+    }
+
+    #[test]
+    fn rule_values_are_checked() {
+        assert!(Threshold::new(1.5).is_err() && Threshold::new(f64::NAN).is_err());
+        assert!(LanguageCode::parse("UK").is_ok() && LanguageCode::parse("ukr").is_err());
+        let acme = BrandSlug::parse("acme").unwrap();
+        assert!(AlertRuleSpec::new(acme.clone(), Threshold::DEFAULT, Some(vec![]), None).is_err());
+        assert!(AlertRuleSpec::new(acme, Threshold::DEFAULT, None, Some(vec![])).is_err());
+        assert!(Note::parse("  ").is_err() && Assignee::parse("Olena").is_ok());
+    }
+}
