@@ -36,15 +36,21 @@ pub fn load_settings_or_defaults(path: Option<&Path>) -> anyhow::Result<Settings
     }
 }
 
-/// Opens the database (applying migrations) and makes its brands and sources match the config.
+/// Opens the database (applying migrations) and makes its brands, sources and alert rules
+/// match the config.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = earshot_store::connect(settings.database.expose())
         .await
         .with_context(|| format!("opening the database {}", settings.database))?;
+    let now = Timestamp::now();
     store
-        .sync_config(&settings.brands, &settings.sources, Timestamp::now())
+        .sync_config(&settings.brands, &settings.sources, now)
         .await
         .context("saving brands and sources from the config")?;
+    store
+        .sync_alert_rules(&settings.alert_rules, now)
+        .await
+        .context("saving alert rules from the config")?;
     Ok(store)
 }
 

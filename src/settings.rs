@@ -3,7 +3,10 @@
 //! environment variable) and what is wrong.
 
 use earshot_crawler::fetch::FetchLimits;
-use earshot_domain::{Brand, BrandSlug, BrandTerm, Source, SourceKind, SourceName, SourceUrl};
+use earshot_domain::{
+    AlertRuleSpec, Brand, BrandSlug, BrandTerm, LanguageCode, Source, SourceKind, SourceName,
+    SourceUrl, Threshold,
+};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,8 @@ pub struct Settings {
     pub sentiment: SentimentSettings,
     pub brands: Vec<Brand>,
     pub sources: Vec<Source>,
+    /// `[[alert_rules]]`: each names a brand and a source above.
+    pub alert_rules: Vec<AlertRuleSpec>,
 }
 
 /// How crawls run.
@@ -114,6 +119,8 @@ struct RawConfig {
     brands: Vec<RawBrand>,
     #[serde(default)]
     sources: Vec<RawSource>,
+    #[serde(default)]
+    alert_rules: Vec<RawAlertRule>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -168,6 +175,15 @@ struct RawSource {
     kind: Spanned<String>,
     url: Spanned<String>,
     every: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertRule {
+    brand: Spanned<String>,
+    threshold: Option<Spanned<f64>>,
+    sources: Option<Spanned<Vec<Spanned<String>>>>,
+    languages: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// Where a value came from, for error messages.
@@ -338,6 +354,7 @@ impl Validator<'_> {
         let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
+        let alert_rules = self.alert_rules(raw.alert_rules, &brands, &sources)?;
         Ok(Settings {
             path: self.path.to_owned(),
             database,
@@ -346,6 +363,7 @@ impl Validator<'_> {
             sentiment,
             brands,
             sources,
+            alert_rules,
         })
     }
 
@@ -510,6 +528,81 @@ impl Validator<'_> {
                 url,
                 every,
             });
+        }
+        Ok(out)
+    }
+
+    /// Alert rules must name a brand and sources defined in the same file, so a typo is
+    /// caught at start-up rather than silently matching nothing.
+    fn alert_rules(
+        &self,
+        raw: Vec<RawAlertRule>,
+        brands: &[Brand],
+        sources: &[Source],
+    ) -> Result<Vec<AlertRuleSpec>, ConfigError> {
+        let mut out: Vec<AlertRuleSpec> = Vec::new();
+        for r in raw {
+            let at = |s: &Spanned<String>| Origin::File(s.span());
+            let brand =
+                BrandSlug::parse(r.brand.get_ref()).map_err(|e| self.error(at(&r.brand), e.0))?;
+            if !brands.iter().any(|b| b.slug == brand) {
+                return Err(self.error(
+                    at(&r.brand),
+                    format!("alert rule for brand {brand}, which no [[brands]] entry defines"),
+                ));
+            }
+            let threshold = match &r.threshold {
+                Some(t) => Threshold::new(*t.get_ref())
+                    .map_err(|e| self.error(Origin::File(t.span()), e.0))?,
+                None => Threshold::DEFAULT,
+            };
+            let source_names = r
+                .sources
+                .as_ref()
+                .map(|list| {
+                    list.get_ref()
+                        .iter()
+                        .map(|n| {
+                            let name = SourceName::parse(n.get_ref())
+                                .map_err(|e| self.error(at(n), e.0))?;
+                            if !sources.iter().any(|s| s.name == name) {
+                                return Err(self.error(
+                                    at(n),
+                                    format!("alert rule names source {name}, which no [[sources]] entry defines"),
+                                ));
+                            }
+                            Ok(name)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            let languages = r
+                .languages
+                .as_ref()
+                .map(|list| {
+                    list.get_ref()
+                        .iter()
+                        .map(|l| {
+                            LanguageCode::parse(l.get_ref()).map_err(|e| self.error(at(l), e.0))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            let whole = r
+                .sources
+                .as_ref()
+                .map(|s| s.span())
+                .or(r.languages.as_ref().map(|l| l.span()))
+                .unwrap_or(r.brand.span());
+            let rule = AlertRuleSpec::new(brand, threshold, source_names, languages)
+                .map_err(|e| self.error(Origin::File(whole.clone()), e.0))?;
+            if out.contains(&rule) {
+                return Err(self.error(
+                    Origin::File(r.brand.span()),
+                    "this alert rule is defined twice",
+                ));
+            }
+            out.push(rule);
         }
         Ok(out)
     }
@@ -687,6 +780,32 @@ every = "15m"
             e.contains("EARSHOT__DATABASE__URI") && e.contains("EARSHOT__DATABASE__URL"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn alert_rules_default_their_threshold_and_name_only_known_brands_and_sources() {
+        let text = format!(
+            "{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\n\n[[alert_rules]]\nbrand = \"acme\"\nthreshold = 0.9\nsources = [\"forum\"]\nlanguages = [\"uk\", \"ru\"]\n"
+        );
+        let s = parse(Path::new("e.toml"), &text, env(&[])).unwrap();
+        assert_eq!(s.alert_rules.len(), 2);
+        assert_eq!(s.alert_rules[0].threshold, Threshold::DEFAULT);
+        assert!(s.alert_rules[0].sources.is_none() && s.alert_rules[0].languages.is_none());
+        assert_eq!(s.alert_rules[1].threshold.value(), 0.9);
+        assert_eq!(s.alert_rules[1].languages.as_ref().unwrap().len(), 2);
+
+        let unknown_brand = format!("{GOOD}\n[[alert_rules]]\nbrand = \"globex\"\n");
+        let e = error_of(&unknown_brand);
+        assert!(e.contains("line 18") && e.contains("brand globex"), "{e}");
+        let unknown_source =
+            format!("{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\nsources = [\"blog\"]\n");
+        assert!(error_of(&unknown_source).contains("source blog"));
+        let bad_threshold = format!("{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\nthreshold = 1.5\n");
+        assert!(error_of(&bad_threshold).contains("line 19: threshold 1.5"));
+        let empty = format!("{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\nlanguages = []\n");
+        assert!(error_of(&empty).contains("leave it out"));
+        let typo = format!("{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\nthreshhold = 0.8\n");
+        assert!(error_of(&typo).contains("threshhold"));
     }
 
     #[test]
