@@ -110,13 +110,13 @@ pub fn score(pairs: &[(Label, Label)]) -> Report {
     let n = pairs.len();
     let correct: usize = (0..3).map(|i| confusion[i][i]).sum();
     let mut f1s = Vec::new();
-    for c in 0..3 {
-        let support: usize = confusion[c].iter().sum();
+    for (c, row) in confusion.iter().enumerate() {
+        let support: usize = row.iter().sum();
         if support == 0 {
             continue; // a class absent from the truth (a binary set) does not count
         }
-        let predicted: usize = (0..3).map(|t| confusion[t][c]).sum();
-        let tp = confusion[c][c] as f64;
+        let predicted: usize = confusion.iter().map(|r| r[c]).sum();
+        let tp = row[c] as f64;
         let precision = if predicted == 0 {
             0.0
         } else {
