@@ -34,6 +34,44 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run Earshot end to end on a bundled demo site: no network, no setup.
     Demo(DemoArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it. It is shown only this once: only its hash is stored.
+    Create(KeyCreateArgs),
+    /// List keys (never their secrets): id, name, role, created, last used, revoked.
+    List(FormatArgs),
+    /// Revoke a key. It stops working at the next request.
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// admin (everything), pr (alerts), marketing, or viewer (read-only).
+    #[arg(long)]
+    pub role: String,
+    /// Who or what the key is for, e.g. "PR desk".
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum, default_value_t = KeyFormat::Table)]
+    pub format: KeyFormat,
+}
+
+/// How `keys create` prints the new key: words for a person, or JSON for a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    /// The key's id, as `earshot keys list` shows it.
+    pub id: i64,
 }
 
 #[derive(Debug, Args)]

@@ -1,15 +1,19 @@
 //! `earshot demo`: the main job end to end with no network and no setup. A bundled
 //! site of multilingual feeds about a fictional brand, Lumora, is served on
-//! 127.0.0.1; a demo config points at it; Earshot crawls it, shows what it found, and
-//! keeps serving the API (and re-crawling on schedule) until Ctrl-C.
+//! 127.0.0.1; a demo config points at it; Earshot crawls it, classifies what it found,
+//! opens alerts for the clearly negative mentions, shows the results, and keeps serving
+//! the API (and re-crawling on schedule) until Ctrl-C. An admin key for the API is
+//! kept in the demo folder (`admin.key`) and printed.
 
 use crate::cli::DemoArgs;
 use crate::{app, classify, crawl_once, serve, settings};
 use anyhow::Context;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use earshot_store::MentionQuery;
+use earshot_domain::{AlertStatus, ApiSecret, KeyName, Role, Timestamp};
+use earshot_store::{AlertQuery, MentionQuery, Store};
 use std::net::SocketAddr;
+use std::path::Path;
 use tokio::net::TcpListener;
 
 /// The demo site's files: path, content type, bytes.
@@ -72,6 +76,11 @@ slug = "lumora"
 name = "Lumora"
 terms = ["Lumora", "Люмор*", "lumora.example"]   # Люмор* also matches Люмори, Люморою…
 exclude = ["Lumora Street"]
+
+# The PR team gets an alert for each negative mention with P(negative) of 0.7 or more.
+[[alert_rules]]
+brand = "lumora"
+threshold = 0.7
 
 [[sources]]
 name = "kettlefans-forum"
@@ -172,17 +181,39 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("  [{:>2}] {:<17} {verdict:<17} {title}", m.id.0, m.source);
     }
 
+    let open_alerts = store
+        .alerts(&AlertQuery {
+            status: Some(AlertStatus::Open),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "\n{} open alert{} for the PR team (negative, P(negative) of 0.70 or more).",
+        open_alerts.len(),
+        if open_alerts.len() == 1 { "" } else { "s" }
+    );
+
     if args.no_serve {
         return Ok(());
     }
+    let key_path = args.dir.join("admin.key");
+    let key = demo_admin_key(store.as_ref(), &key_path).await?;
     let config_shown = config_path.display();
+    let key_shown = key_path.display();
     println!(
-        "\nDemo site: {site}/\nAPI: http://{listen}/api/v1/mentions?brand=lumora\n\
+        "\nDemo site: {site}/\nAdmin API key: {key} (saved in {key_shown})\n\
+         API: http://{listen}/api/v1/mentions?brand=lumora\n\
          Negative mentions: http://{listen}/api/v1/mentions?brand=lumora&sentiment=negative\n\
+         Open alerts: http://{listen}/api/v1/alerts?status=open\n\
          Config: {config_shown} (database next to it)\n\nTry:\n  \
-         curl 'http://{listen}/api/v1/mentions?brand=lumora&limit=5'\n  \
+         curl -H \"Authorization: Bearer $(cat {key_shown})\" \\\n       \
+         'http://{listen}/api/v1/mentions?brand=lumora&limit=5'\n  \
+         curl -H \"Authorization: Bearer $(cat {key_shown})\" \\\n       \
+         'http://{listen}/api/v1/alerts?status=open&severity=high'\n  \
          earshot --config {config_shown} mentions --format table\n\n\
-         Earshot keeps crawling every minute. Press Ctrl-C to stop."
+         Earshot keeps crawling every minute. Press Ctrl-C to stop.",
+        key = key.expose()
     );
     serve::run_until_shutdown(
         api_listener,
@@ -193,6 +224,36 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         app::shutdown_signal(),
     )
     .await
+}
+
+/// The demo's admin key: the one saved at `path` if it still works, else a new one,
+/// saved there (readable by the owner only), so re-running the demo does not pile up keys.
+async fn demo_admin_key(store: &dyn Store, path: &Path) -> anyhow::Result<ApiSecret> {
+    let now = Timestamp::now();
+    if let Some(saved) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| ApiSecret::parse(s.trim()).ok())
+    {
+        let key = store.authenticate(&saved.hash(), now).await?;
+        if key.is_some_and(|k| k.revoked_at.is_none() && k.role == Role::Admin) {
+            return Ok(saved);
+        }
+    }
+    let name = KeyName::parse("demo admin")?;
+    let (_, secret) = earshot_api::issue_key(store, &name, Role::Admin, now).await?;
+    write_private(path, &format!("{}\n", secret.expose()))
+        .with_context(|| format!("saving the demo key to {}", path.display()))?;
+    Ok(secret)
+}
+
+/// Writes a file that only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Binds `addr`, or any free port on the same host if it is taken, saying so.

@@ -103,7 +103,7 @@ pub async fn sources(settings: &Settings, format: Format) -> anyhow::Result<()> 
 
 /// Prints rows. A table shows only the `table_columns` (by index) and cuts long cells;
 /// CSV has every column; JSON is the full values.
-fn print<T: serde::Serialize>(
+pub fn print<T: serde::Serialize>(
     format: Format,
     header: &[&str],
     rows: &[Vec<String>],

@@ -1,5 +1,5 @@
 //! The `earshot` binary: the command line, settings and wiring. The work itself lives
-//! in the workspace crates (`crawler`, `store`, `api`).
+//! in the workspace crates (`crawler`, `sentiment`, `store`, `api`).
 
 mod app;
 mod classify;
@@ -7,6 +7,7 @@ mod cli;
 mod crawl_once;
 mod demo;
 mod eval;
+mod keys;
 mod listing;
 mod serve;
 mod settings;
@@ -54,6 +55,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                 Command::Classify(args) => {
                     classify::run(&settings, args.all, args.since.as_deref()).await
                 }
+                Command::Keys(command) => keys::run(&settings, command).await,
                 Command::Demo(_) | Command::Eval(_) => unreachable!("handled above"),
             }
         }

@@ -1,5 +1,6 @@
 //! The real `earshot` binary, as a user runs it: config errors, a one-off crawl with a
-//! failing source, listings in every format, the demo, and a clean stop on SIGTERM.
+//! failing source, listings in every format, API keys, the demo, and a clean stop on
+//! SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -234,10 +235,31 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     let (api_line, printed) = wait_for_line(&mut child, "API: ").await;
     let api = api_line.split("/api/").next().unwrap().to_owned();
     assert!(printed.contains("0 failed"), "{printed}");
+    let key = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Admin API key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the demo printed no admin key:\n{printed}"))
+        .to_owned();
+    let key_file = dir.path().join("demo").join("admin.key");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is the owner's alone");
+    }
 
     let http = reqwest::Client::new();
+    let anonymous = http
+        .get(format!("{api}/api/v1/mentions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "mentions need a key");
     let page: serde_json::Value = http
         .get(format!("{api}/api/v1/mentions?brand=lumora&limit=500"))
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap()
@@ -258,9 +280,37 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         .iter()
         .all(|m| !m["title"].as_str().unwrap().contains("<b>")));
 
+    // The demo's rule opened one alert per negative mention with P(negative) ≥ 0.7.
+    let alerting = items
+        .iter()
+        .filter(|m| {
+            m["sentiment"]["label"] == "negative"
+                && m["sentiment"]["probabilities"][0].as_f64().unwrap() >= 0.7 - 1e-6
+        })
+        .count();
+    let alerts: serde_json::Value = http
+        .get(format!("{api}/api/v1/alerts?limit=500"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        alerts["items"].as_array().unwrap().len(),
+        alerting,
+        "{alerts}"
+    );
+    assert!(
+        printed.contains(&format!("{alerting} open alert")),
+        "{printed}"
+    );
+
     // Pagination: two pages of 15 then 5, no overlap.
     let p1: serde_json::Value = http
         .get(format!("{api}/api/v1/mentions?limit=15"))
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap()
@@ -270,6 +320,7 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     let cursor = p1["next_cursor"].as_str().unwrap();
     let p2: serde_json::Value = http
         .get(format!("{api}/api/v1/mentions?limit=15&cursor={cursor}"))
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap()
@@ -283,6 +334,7 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     assert_eq!(ready.status(), 200);
     let bad = http
         .get(format!("{api}/api/v1/mentions?limit=zero"))
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap();
@@ -305,6 +357,27 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
     let base = start_site().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("earshot.toml"), config(&base)).unwrap();
+    let d = dir.path().to_owned();
+    let created = tokio::task::spawn_blocking(move || {
+        earshot(
+            &d,
+            &[
+                "keys",
+                "create",
+                "--role",
+                "viewer",
+                "--name",
+                "dashboard",
+                "--format",
+                "json",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
         .arg("serve")
         .current_dir(dir.path())
@@ -323,6 +396,7 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
     loop {
         let page: serde_json::Value = http
             .get(format!("{api}/api/v1/mentions"))
+            .bearer_auth(&key)
             .send()
             .await
             .unwrap()
@@ -339,6 +413,21 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // A key revoked from the command line stops working on the running server at once.
+    let d = dir.path().to_owned();
+    let id = created["id"].to_string();
+    let revoked = tokio::task::spawn_blocking(move || earshot(&d, &["keys", "revoke", &id]))
+        .await
+        .unwrap();
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let refused = http
+        .get(format!("{api}/api/v1/mentions"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
     stop_with_sigterm(&mut child).await;
 
     // The failing source's error was recorded by the scheduler too.
@@ -354,4 +443,78 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
         .find(|s| s["name"] == "broken")
         .unwrap();
     assert_eq!(broken["last_error"], "HTTP 500");
+}
+
+#[test]
+fn keys_are_created_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("earshot.toml"),
+        config("http://127.0.0.1:9"),
+    )
+    .unwrap();
+    let d = dir.path();
+
+    let out = earshot(d, &["keys", "create", "--role", "pr", "--name", "PR desk"]);
+    let printed = text(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", text(&out.stderr));
+    assert!(
+        printed.starts_with("Created API key 1 \"PR desk\" with role pr."),
+        "{printed}"
+    );
+    let secret = printed
+        .lines()
+        .find(|l| l.starts_with("ek_"))
+        .unwrap_or_else(|| panic!("no key printed:\n{printed}"));
+    assert_eq!(secret.len(), 67, "{secret}");
+
+    let json = earshot(
+        d,
+        &[
+            "keys", "create", "--role", "admin", "--name", "ops", "--format", "json",
+        ],
+    );
+    let made: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (made["id"].as_i64(), made["role"].as_str()),
+        (Some(2), Some("admin"))
+    );
+    assert!(made["key"].as_str().unwrap().starts_with("ek_"));
+    assert_ne!(made["key"].as_str().unwrap(), secret, "every key is new");
+
+    let table = text(&earshot(d, &["keys", "list"]).stdout);
+    assert!(table.starts_with("id  name     role   created"), "{table}");
+    assert!(
+        table.contains("PR desk") && table.contains("ops"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("ek_"),
+        "a listing never shows a secret: {table}"
+    );
+
+    let revoke = earshot(d, &["keys", "revoke", "1"]);
+    assert!(revoke.status.success());
+    assert_eq!(
+        text(&revoke.stdout),
+        "Revoked API key 1 \"PR desk\" (role pr). It no longer works.\n"
+    );
+    let again = text(&earshot(d, &["keys", "revoke", "1"]).stdout);
+    assert!(again.contains("was already revoked at"), "{again}");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&earshot(d, &["keys", "list", "--format", "json"]).stdout).unwrap();
+    assert!(listed[0]["revoked_at"].is_string());
+    assert!(listed[1]["revoked_at"].is_null());
+    assert!(!listed.to_string().contains("ek_"));
+
+    let unknown = earshot(d, &["keys", "revoke", "99"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("no API key with id 99"));
+    let bad_role = earshot(d, &["keys", "create", "--role", "root", "--name", "x"]);
+    assert_eq!(bad_role.status.code(), Some(1));
+    assert!(
+        text(&bad_role.stderr).contains("must be admin, pr, marketing or viewer"),
+        "{}",
+        text(&bad_role.stderr)
+    );
 }

@@ -2,25 +2,10 @@
 
 mod support;
 
-use earshot_domain::{
-    BrandSlug, DedupKey, MentionId, NewMention, SourceName, SourceState, Timestamp,
-};
+use earshot_domain::{BrandSlug, MentionId, NewMention, SourceName, SourceState, Timestamp};
 use earshot_store::{Claim, CrawlRecord, MentionQuery, Store};
 use std::time::Duration;
-use support::{acme, brand, feed_source, TestDb};
-
-fn mention(brand: &str, key: &str, title: &str, published: Option<Timestamp>) -> NewMention {
-    NewMention {
-        brand: BrandSlug::parse(brand).unwrap(),
-        dedup_key: DedupKey::from_guid(key),
-        url: Some(format!("https://forum.test/{key}")),
-        title: title.to_owned(),
-        snippet: format!("{title} — snippet"),
-        matched_term: "Acme".to_owned(),
-        author: Some("olena".to_owned()),
-        published_at: published,
-    }
-}
+use support::{acme, brand, crawl_and_classify, feed_source, found as mention, scored, TestDb};
 
 fn record(at: Timestamp, mentions: Vec<NewMention>, state: SourceState) -> CrawlRecord {
     CrawlRecord {
@@ -761,68 +746,6 @@ async fn the_alert_rules_story_holds_on_postgres() {
     let db = TestDb::postgres().await;
     alert_rules_story(db.store.as_ref()).await;
     db.cleanup().await;
-}
-
-/// A classifier result with these probabilities; the label is the most probable one
-/// unless given.
-fn scored(
-    p: [f32; 3],
-    label: Option<earshot_domain::Label>,
-    language: &str,
-    model: &str,
-) -> earshot_domain::Sentiment {
-    let argmax = earshot_domain::Label::argmax(p);
-    earshot_domain::Sentiment {
-        label: label.unwrap_or(argmax),
-        model_label: argmax,
-        probabilities: p,
-        score: p[2] - p[0],
-        language: Some(language.to_owned()),
-        model: model.to_owned(),
-        embedding: vec![0.25; 8],
-    }
-}
-
-/// Crawls `found` into `source` and classifies each mention, in order, with `results`.
-async fn crawl_and_classify(
-    store: &dyn Store,
-    source: &str,
-    found: Vec<NewMention>,
-    results: Vec<earshot_domain::Sentiment>,
-    at: Timestamp,
-) -> Vec<MentionId> {
-    use earshot_store::ClassifyClaim;
-    let id = store
-        .sources()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.source.name.as_str() == source)
-        .unwrap()
-        .id;
-    store
-        .record_crawl(id, "w", &record(at, found, SourceState::default()))
-        .await
-        .unwrap();
-    let jobs = store
-        .claim_unclassified(&ClassifyClaim {
-            worker: "c",
-            now: at,
-            lease: Duration::from_secs(60),
-            limit: 100,
-            model: &results[0].model,
-            reclassify: false,
-            since: None,
-        })
-        .await
-        .unwrap();
-    assert_eq!(jobs.len(), results.len());
-    let batch: Vec<_> = jobs.iter().map(|j| j.id).zip(results).collect();
-    assert_eq!(
-        store.save_sentiments("c", &batch, at).await.unwrap(),
-        batch.len() as u64
-    );
-    batch.into_iter().map(|(id, _)| id).collect()
 }
 
 async fn alerts_story(store: &dyn Store) {

@@ -1,36 +1,87 @@
 //! The one error type every handler returns.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use earshot_store::StoreError;
 
-/// An API failure. The status and the message are chosen here, once.
+/// An API failure. The status and the message are chosen here, once. Every one is sent
+/// as `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request itself is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
-    #[error("no such resource: {0}")]
+    /// No key, or a key that is malformed, unknown or revoked.
+    #[error("{message}")]
+    Unauthorized {
+        message: String,
+        /// A key was sent but is no good (RFC 6750's `invalid_token`), as opposed to
+        /// none sent at all.
+        invalid_key: bool,
+    },
+    /// A valid key whose role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request conflicts with the resource's state (an alert transition the
+    /// lifecycle does not allow; changing a rule that belongs to the config file).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The database is unreachable or failing. The details go to the log, not the client.
     #[error("storage unavailable")]
-    Storage(#[from] earshot_store::StoreError),
+    Storage(StoreError),
+    /// The OS could not supply randomness for a new key.
+    #[error("no randomness available to make a key; try again")]
+    NoRandomness,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Storage(_) | Self::NoRandomness => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Storage(_) => "storage_unavailable",
+            Self::NoRandomness => "unavailable",
+        }
+    }
+}
+
+/// A store error caused by the request (it names a brand or source that does not
+/// exist) is the client's to fix; anything else is the storage's fault.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownBrand(b) => Self::BadRequest(format!("there is no brand {b:?}")),
+            StoreError::UnknownSource(s) => Self::BadRequest(format!("there is no source {s:?}")),
+            e => Self::Storage(e),
         }
     }
 }
@@ -40,10 +91,29 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
         });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::Unauthorized { invalid_key, .. } = self {
+            let challenge = if invalid_key {
+                "Bearer realm=\"earshot\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"earshot\""
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 }
 
 pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(uri.path().to_owned())
+    ApiError::NotFound(format!("no such resource: {}", uri.path()))
+}
+
+pub(crate) async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }

@@ -1,23 +1,24 @@
 //! `GET /api/v1/mentions`: stored mentions, newest discovered first, with cursor
 //! pagination by discovery id (older posts can be found later, so published dates
-//! would skip them).
+//! would skip them). `POST /api/v1/mentions/{id}/sentiment`: a person's correction of a
+//! mention's sentiment, stored beside the model's result.
 
+use crate::auth::{Caller, CorrectSentiment, ReadMentions};
+use crate::extract::{JsonBody, PathId};
+use crate::paging::{self, Page};
 use crate::{ApiError, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use earshot_domain::{BrandSlug, Label, Mention, MentionId, Timestamp};
 use earshot_store::MentionQuery;
-use serde::{Deserialize, Serialize};
-
-/// Page size when the client does not say.
-const DEFAULT_LIMIT: u32 = 50;
-/// The largest page a client may ask for.
-const MAX_LIMIT: u32 = 500;
+use serde::Deserialize;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/mentions", get(list))
+    Router::new()
+        .route("/api/v1/mentions", get(list))
+        .route("/api/v1/mentions/{id}/sentiment", post(correct))
 }
 
 /// The query string as sent; validated into a [`MentionQuery`] by [`parse`].
@@ -30,24 +31,44 @@ struct RawQuery {
     sentiment: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Page {
-    items: Vec<Mention>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    next_cursor: Option<String>,
-}
-
 async fn list(
+    _: Caller<ReadMentions>,
     State(state): State<AppState>,
     raw: Result<Query<RawQuery>, QueryRejection>,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Json<Page<Mention>>, ApiError> {
     let Query(raw) = raw.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let query = parse(raw, Timestamp::now())?;
     let items = state.store.mentions(&query).await?;
-    let next_cursor = (items.len() == query.limit as usize)
-        .then(|| items.last().map(|m| m.id.0.to_string()))
-        .flatten();
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(Page::new(items, query.limit, |m| m.id.0)))
+}
+
+/// The body of a sentiment correction.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCorrection {
+    label: String,
+}
+
+/// Stores the caller's label for the mention and answers with the mention, which now
+/// shows the correction beside the model's sentiment.
+async fn correct(
+    caller: Caller<CorrectSentiment>,
+    PathId(id): PathId,
+    State(state): State<AppState>,
+    JsonBody(raw): JsonBody<RawCorrection>,
+) -> Result<Json<Mention>, ApiError> {
+    let label = Label::parse(&raw.label).map_err(|e| ApiError::BadRequest(e.0))?;
+    let id = MentionId(id);
+    let not_found = || ApiError::NotFound(format!("there is no mention {}", id.0));
+    if !state
+        .store
+        .correct_sentiment(id, label, &caller.actor(), Timestamp::now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    let mention = state.store.mention(id).await?.ok_or_else(not_found)?;
+    Ok(Json(mention))
 }
 
 fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
@@ -60,32 +81,12 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
         .since
         .map(|s| Timestamp::parse_since(&s, now).map_err(|e| bad(e.0)))
         .transpose()?;
-    let before = raw
-        .cursor
-        .map(|c| {
-            c.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .map(MentionId)
-                .ok_or_else(|| bad(format!("cursor {c:?} is not one this API returned")))
-        })
-        .transpose()?;
+    let before = paging::cursor(raw.cursor.as_deref())?.map(MentionId);
     let label = raw
         .sentiment
         .map(|l| Label::parse(&l).map_err(|e| bad(e.0)))
         .transpose()?;
-    let limit = match raw.limit {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                bad(format!(
-                    "limit {l:?} must be a whole number from 1 to {MAX_LIMIT}"
-                ))
-            })?,
-    };
+    let limit = paging::limit(raw.limit.as_deref())?;
     Ok(MentionQuery {
         brand,
         since,

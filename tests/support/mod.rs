@@ -1,8 +1,11 @@
 //! Shared pieces of the black-box tests: fresh databases on both backends, and config.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use earshot_domain::{Brand, BrandSlug, BrandTerm, Source, SourceKind, SourceName, SourceUrl};
-use earshot_store::Store;
+use earshot_domain::{
+    Brand, BrandSlug, BrandTerm, Label, MentionId, NewMention, Sentiment, Source, SourceKind,
+    SourceName, SourceState, SourceUrl, Timestamp,
+};
+use earshot_store::{ClassifyClaim, CrawlRecord, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,5 +126,84 @@ pub fn feed_source(name: &str, url: &str, every: Duration) -> Source {
         kind: SourceKind::Feed,
         url: SourceUrl::parse(url).unwrap(),
         every,
+    }
+}
+
+/// A classifier result with these probabilities; the label is the most probable one
+/// unless given (as a star rating would overrule it).
+pub fn scored(p: [f32; 3], label: Option<Label>, language: &str, model: &str) -> Sentiment {
+    let argmax = Label::argmax(p);
+    Sentiment {
+        label: label.unwrap_or(argmax),
+        model_label: argmax,
+        probabilities: p,
+        score: p[2] - p[0],
+        language: Some(language.to_owned()),
+        model: model.to_owned(),
+        embedding: vec![0.25; 8],
+    }
+}
+
+/// Stores `found` as one crawl of `source` and classifies the new mentions, oldest first,
+/// with `results`, through the real claim and save path (so alert rules apply). Returns
+/// the mentions' ids in that order.
+pub async fn crawl_and_classify(
+    store: &dyn Store,
+    source: &str,
+    found: Vec<NewMention>,
+    results: Vec<Sentiment>,
+    at: Timestamp,
+) -> Vec<MentionId> {
+    let id = store
+        .sources()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.source.name.as_str() == source)
+        .expect("source is in the config")
+        .id;
+    let record = CrawlRecord {
+        started_at: at,
+        finished_at: at,
+        http_status: Some(200),
+        bytes: 0,
+        items_seen: found.len() as u64,
+        error: None,
+        mentions: found,
+        state: SourceState::default(),
+    };
+    store.record_crawl(id, "w", &record).await.unwrap();
+    let jobs = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c",
+            now: at,
+            lease: Duration::from_secs(60),
+            limit: 1000,
+            model: &results[0].model,
+            reclassify: false,
+            since: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), results.len(), "one result per new mention");
+    let batch: Vec<_> = jobs.iter().map(|j| j.id).zip(results).collect();
+    assert_eq!(
+        store.save_sentiments("c", &batch, at).await.unwrap(),
+        batch.len() as u64
+    );
+    batch.into_iter().map(|(id, _)| id).collect()
+}
+
+/// A mention of `brand` found under `key` (its guid), with a snippet and an author.
+pub fn found(brand: &str, key: &str, title: &str, published: Option<Timestamp>) -> NewMention {
+    NewMention {
+        brand: BrandSlug::parse(brand).unwrap(),
+        dedup_key: earshot_domain::DedupKey::from_guid(key),
+        url: Some(format!("https://forum.test/{key}")),
+        title: title.to_owned(),
+        snippet: format!("{title} — snippet"),
+        matched_term: "Acme".to_owned(),
+        author: Some("olena".to_owned()),
+        published_at: published,
     }
 }

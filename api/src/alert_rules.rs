@@ -1,0 +1,187 @@
+//! `/api/v1/alert-rules`: the admin's alert rules. Rules from the config file are
+//! listed here too (`"origin": "config"`) but are changed in the file, not here: a
+//! change through the API would be undone at the next start.
+
+use crate::auth::{Caller, ManageAlertRules};
+use crate::extract::{nullable, JsonBody, PathId};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use earshot_domain::{
+    AlertRule, AlertRuleId, AlertRuleSpec, BrandSlug, LanguageCode, SourceName, Threshold,
+    Timestamp,
+};
+use earshot_store::RuleChange;
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/alert-rules", get(list).post(create))
+        .route(
+            "/api/v1/alert-rules/{id}",
+            get(show).patch(update).delete(retire),
+        )
+}
+
+#[derive(Debug, Serialize)]
+struct Rules {
+    items: Vec<AlertRule>,
+}
+
+async fn list(
+    _: Caller<ManageAlertRules>,
+    State(state): State<AppState>,
+) -> Result<Json<Rules>, ApiError> {
+    let items = state.store.alert_rules().await?;
+    Ok(Json(Rules { items }))
+}
+
+async fn show(
+    _: Caller<ManageAlertRules>,
+    PathId(id): PathId,
+    State(state): State<AppState>,
+) -> Result<Json<AlertRule>, ApiError> {
+    state
+        .store
+        .alert_rule(AlertRuleId(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+/// A new rule as sent. `sources` and `languages` left out (or `null`) mean "any".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    brand: String,
+    threshold: Option<f64>,
+    sources: Option<Vec<String>>,
+    languages: Option<Vec<String>>,
+}
+
+async fn create(
+    _: Caller<ManageAlertRules>,
+    State(state): State<AppState>,
+    JsonBody(raw): JsonBody<RawRule>,
+) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
+    let spec = spec(
+        &raw.brand,
+        raw.threshold.map_or(Ok(Threshold::DEFAULT), Threshold::new),
+        raw.sources.as_deref(),
+        raw.languages.as_deref(),
+    )?;
+    let rule = state
+        .store
+        .create_alert_rule(&spec, Timestamp::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// A change: fields left out stay as they are; `null` for a list means "any".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleChange {
+    brand: Option<String>,
+    threshold: Option<f64>,
+    #[serde(default, deserialize_with = "nullable")]
+    sources: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    languages: Option<Option<Vec<String>>>,
+}
+
+async fn update(
+    _: Caller<ManageAlertRules>,
+    PathId(id): PathId,
+    State(state): State<AppState>,
+    JsonBody(raw): JsonBody<RawRuleChange>,
+) -> Result<Json<AlertRule>, ApiError> {
+    let old = state
+        .store
+        .alert_rule(AlertRuleId(id))
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let texts = |xs: &[SourceName]| xs.iter().map(|x| x.as_str().to_owned()).collect();
+    let old_sources: Option<Vec<String>> = old.spec.sources.as_deref().map(texts);
+    let old_languages: Option<Vec<String>> = old
+        .spec
+        .languages
+        .as_ref()
+        .map(|ls| ls.iter().map(|l| l.as_str().to_owned()).collect());
+    let spec = spec(
+        raw.brand.as_deref().unwrap_or(old.spec.brand.as_str()),
+        raw.threshold.map_or(Ok(old.spec.threshold), Threshold::new),
+        raw.sources.unwrap_or(old_sources).as_deref(),
+        raw.languages.unwrap_or(old_languages).as_deref(),
+    )?;
+    match state
+        .store
+        .update_alert_rule(AlertRuleId(id), &spec, Timestamp::now())
+        .await?
+    {
+        RuleChange::Done(rule) => Ok(Json(rule)),
+        refused => Err(refusal(id, refused)),
+    }
+}
+
+async fn retire(
+    _: Caller<ManageAlertRules>,
+    PathId(id): PathId,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    match state
+        .store
+        .retire_alert_rule(AlertRuleId(id), Timestamp::now())
+        .await?
+    {
+        RuleChange::Done(_) => Ok(StatusCode::NO_CONTENT),
+        refused => Err(refusal(id, refused)),
+    }
+}
+
+/// A rule from raw parts; each error names the bad value.
+fn spec(
+    brand: &str,
+    threshold: Result<Threshold, earshot_domain::InvalidValue>,
+    sources: Option<&[String]>,
+    languages: Option<&[String]>,
+) -> Result<AlertRuleSpec, ApiError> {
+    let bad = |e: earshot_domain::InvalidValue| ApiError::BadRequest(e.0);
+    let sources = sources
+        .map(|xs| {
+            xs.iter()
+                .map(|x| SourceName::parse(x))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(bad)?;
+    let languages = languages
+        .map(|xs| {
+            xs.iter()
+                .map(|x| LanguageCode::parse(x))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(bad)?;
+    AlertRuleSpec::new(
+        BrandSlug::parse(brand).map_err(bad)?,
+        threshold.map_err(bad)?,
+        sources,
+        languages,
+    )
+    .map_err(bad)
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("there is no alert rule {id}"))
+}
+
+fn refusal(id: i64, change: RuleChange) -> ApiError {
+    match change {
+        RuleChange::FromConfig => ApiError::Conflict(format!(
+            "alert rule {id} comes from the config file; change it there ([[alert_rules]])"
+        )),
+        _ => not_found(id),
+    }
+}
