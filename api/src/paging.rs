@@ -14,7 +14,7 @@ pub(crate) const MAX_LIMIT: u32 = 500;
 #[derive(Debug, Serialize)]
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
