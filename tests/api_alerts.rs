@@ -698,3 +698,21 @@ async fn bad_requests_get_a_4xx_json_error_never_a_500() {
     assert_eq!(one["history"].as_array().unwrap().len(), 1);
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_failure_is_a_503_that_names_no_internals() {
+    let db = TestDb::sqlite().await;
+    let (pr, _) = start(&db).await;
+    // Break the store under the running server: the history table disappears.
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("DROP TABLE alert_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = pr.get("/api/v1/alerts/1").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "storage_unavailable");
+    assert_eq!(body["error"]["message"], "storage unavailable");
+    assert!(!body.to_string().contains("alert_events"), "{body}");
+    db.cleanup().await;
+}

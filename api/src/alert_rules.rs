@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use earshot_domain::{
-    AlertRule, AlertRuleId, AlertRuleSpec, BrandSlug, LanguageCode, SourceName, Threshold,
-    Timestamp,
+    AlertRule, AlertRuleId, AlertRuleSpec, BrandSlug, InvalidValue, LanguageCode, SourceName,
+    Threshold, Timestamp,
 };
 use earshot_store::RuleChange;
 use serde::{Deserialize, Serialize};
@@ -66,12 +66,7 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(raw): JsonBody<RawRule>,
 ) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
-    let spec = spec(
-        &raw.brand,
-        raw.threshold.map_or(Ok(Threshold::DEFAULT), Threshold::new),
-        raw.sources.as_deref(),
-        raw.languages.as_deref(),
-    )?;
+    let spec = spec(raw)?;
     let rule = state
         .store
         .create_alert_rule(&spec, Timestamp::now())
@@ -102,19 +97,27 @@ async fn update(
         .alert_rule(AlertRuleId(id))
         .await?
         .ok_or_else(|| not_found(id))?;
-    let texts = |xs: &[SourceName]| xs.iter().map(|x| x.as_str().to_owned()).collect();
-    let old_sources: Option<Vec<String>> = old.spec.sources.as_deref().map(texts);
-    let old_languages: Option<Vec<String>> = old
-        .spec
-        .languages
-        .as_ref()
-        .map(|ls| ls.iter().map(|l| l.as_str().to_owned()).collect());
-    let spec = spec(
-        raw.brand.as_deref().unwrap_or(old.spec.brand.as_str()),
-        raw.threshold.map_or(Ok(old.spec.threshold), Threshold::new),
-        raw.sources.unwrap_or(old_sources).as_deref(),
-        raw.languages.unwrap_or(old_languages).as_deref(),
-    )?;
+    let sources = match raw.sources {
+        Some(list) => parsed(list.as_deref(), SourceName::parse)?,
+        None => old.spec.sources,
+    };
+    let languages = match raw.languages {
+        Some(list) => parsed(list.as_deref(), LanguageCode::parse)?,
+        None => old.spec.languages,
+    };
+    let spec = AlertRuleSpec::new(
+        match raw.brand {
+            Some(b) => BrandSlug::parse(&b).map_err(bad)?,
+            None => old.spec.brand,
+        },
+        match raw.threshold {
+            Some(t) => Threshold::new(t).map_err(bad)?,
+            None => old.spec.threshold,
+        },
+        sources,
+        languages,
+    )
+    .map_err(bad)?;
     match state
         .store
         .update_alert_rule(AlertRuleId(id), &spec, Timestamp::now())
@@ -140,37 +143,31 @@ async fn retire(
     }
 }
 
-/// A rule from raw parts; each error names the bad value.
-fn spec(
-    brand: &str,
-    threshold: Result<Threshold, earshot_domain::InvalidValue>,
-    sources: Option<&[String]>,
-    languages: Option<&[String]>,
-) -> Result<AlertRuleSpec, ApiError> {
-    let bad = |e: earshot_domain::InvalidValue| ApiError::BadRequest(e.0);
-    let sources = sources
-        .map(|xs| {
-            xs.iter()
-                .map(|x| SourceName::parse(x))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(bad)?;
-    let languages = languages
-        .map(|xs| {
-            xs.iter()
-                .map(|x| LanguageCode::parse(x))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(bad)?;
+/// A new rule from its raw parts; each error names the bad value.
+fn spec(raw: RawRule) -> Result<AlertRuleSpec, ApiError> {
     AlertRuleSpec::new(
-        BrandSlug::parse(brand).map_err(bad)?,
-        threshold.map_err(bad)?,
-        sources,
-        languages,
+        BrandSlug::parse(&raw.brand).map_err(bad)?,
+        raw.threshold
+            .map_or(Ok(Threshold::DEFAULT), Threshold::new)
+            .map_err(bad)?,
+        parsed(raw.sources.as_deref(), SourceName::parse)?,
+        parsed(raw.languages.as_deref(), LanguageCode::parse)?,
     )
     .map_err(bad)
+}
+
+/// A rule's list as sent (`None`: any), each item parsed.
+fn parsed<T>(
+    raw: Option<&[String]>,
+    parse: impl Fn(&str) -> Result<T, InvalidValue>,
+) -> Result<Option<Vec<T>>, ApiError> {
+    raw.map(|xs| xs.iter().map(|x| parse(x)).collect::<Result<Vec<_>, _>>())
+        .transpose()
+        .map_err(bad)
+}
+
+fn bad(e: InvalidValue) -> ApiError {
+    ApiError::BadRequest(e.0)
 }
 
 fn not_found(id: i64) -> ApiError {

@@ -4,6 +4,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use earshot_store::StoreError;
+use std::sync::Arc;
+
+/// Why a request failed on the server's side, with its cause chain. It rides in the
+/// response's extensions to the logging layer (see `lib.rs`), which logs it once;
+/// clients never see it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerFault(pub Arc<str>);
 
 /// An API failure. The status and the message are chosen here, once. Every one is sent
 /// as `{"error": {"code": "...", "message": "..."}}`.
@@ -92,6 +99,16 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code(), "message": self.to_string() }
         });
         let mut response = (self.status(), Json(body)).into_response();
+        if let Self::Storage(e) = &self {
+            let mut chain = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                chain.push_str(": ");
+                chain.push_str(&c.to_string());
+                cause = c.source();
+            }
+            response.extensions_mut().insert(ServerFault(chain.into()));
+        }
         if let Self::Unauthorized { invalid_key, .. } = self {
             let challenge = if invalid_key {
                 "Bearer realm=\"earshot\", error=\"invalid_token\""

@@ -19,9 +19,6 @@ async fn healthz() -> Json<Value> {
 
 /// The database answers; 503 when it does not.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
-        ApiError::Storage(e)
-    })?;
+    state.store.ping().await.map_err(ApiError::Storage)?;
     Ok(Json(json!({ "status": "ready", "database": "ok" })))
 }

@@ -16,7 +16,9 @@ mod keys;
 mod mentions;
 mod paging;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::Router;
 use earshot_store::Store;
 use std::future::Future;
@@ -43,7 +45,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_server_faults))
         .with_state(state)
+}
+
+/// Logs each request that failed on the server's side (a [`error::ServerFault`]), once,
+/// with its cause; bad requests are the client's business and are not logged.
+async fn log_server_faults(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(fault) = response.extensions().get::<error::ServerFault>() {
+        tracing::error!(%method, path, status = response.status().as_u16(), error = %fault.0, "request failed");
+    }
+    response
 }
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then lets
