@@ -7,7 +7,7 @@ use crate::settings::{SentimentSettings, Settings};
 use anyhow::Context;
 use earshot_domain::Timestamp;
 use earshot_sentiment::worker::{Selection, Worker};
-use earshot_sentiment::{ClassifierOptions, SentimentService};
+use earshot_sentiment::SentimentService;
 use earshot_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -25,15 +25,9 @@ pub async fn start_worker(
     if !s.enabled {
         return Ok(None);
     }
-    let opts = ClassifierOptions {
-        model_dir: s.model_dir.clone(),
-        ort_dylib: s.ort_dylib.clone(),
-        max_tokens: s.max_tokens,
-        intra_threads: s.threads,
-    };
-    let batch = s.batch_size;
+    let opts = s.classifier_options();
     let service = tokio::task::spawn_blocking(move || {
-        SentimentService::start(opts, batch, SentimentService::DEFAULT_QUEUE_DEPTH)
+        SentimentService::start(opts, SentimentService::DEFAULT_QUEUE_DEPTH)
     })
     .await
     .context("the model thread failed to start")?
@@ -42,7 +36,7 @@ pub async fn start_worker(
         Arc::new(service),
         store,
         &app::worker_name(),
-        u32::try_from(batch).unwrap_or(u32::MAX),
+        u32::try_from(s.claim_size).unwrap_or(u32::MAX),
         s.lease,
     )))
 }

@@ -4,7 +4,7 @@
 use crate::settings::Settings;
 use anyhow::{bail, Context};
 use earshot_domain::Label;
-use earshot_sentiment::{ClassifierOptions, SentimentService};
+use earshot_sentiment::SentimentService;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -52,7 +52,7 @@ pub fn read_tsv(path: &Path, language: Option<&str>) -> anyhow::Result<Vec<Examp
         let cell = |c: usize| cells.get(c).copied().unwrap_or_default();
         let label = Label::parse(cell(label_col))
             .map_err(|e| anyhow::anyhow!("{} line {}: {e}", path.display(), i + 2))?;
-        let text = cell(text_col).trim().to_owned();
+        let text = unquote(cell(text_col).trim());
         let language = lang_col
             .map(|c| cell(c).to_owned())
             .filter(|l| !l.is_empty())
@@ -66,6 +66,14 @@ pub fn read_tsv(path: &Path, language: Option<&str>) -> anyhow::Result<Vec<Examp
         });
     }
     Ok(out)
+}
+
+/// A cell as written, or, when it is CSV-quoted (`"say ""hi"""`), what the quotes hold.
+fn unquote(cell: &str) -> String {
+    match cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => cell.to_owned(),
+    }
 }
 
 /// `english_val.tsv` → `en`, for the language names UMSAB-style files use.
@@ -166,18 +174,12 @@ pub async fn run(
         );
     }
     let s = &settings.sentiment;
-    let opts = ClassifierOptions {
-        model_dir: s.model_dir.clone(),
-        ort_dylib: s.ort_dylib.clone(),
-        max_tokens: s.max_tokens,
-        intra_threads: s.threads,
-    };
-    let batch = s.batch_size;
-    let service = tokio::task::spawn_blocking(move || SentimentService::start(opts, batch, 4))
+    let opts = s.classifier_options();
+    let service = tokio::task::spawn_blocking(move || SentimentService::start(opts, 4))
         .await?
         .context("loading the sentiment model")?;
     let mut predicted = Vec::with_capacity(examples.len());
-    for chunk in examples.chunks(256) {
+    for chunk in examples.chunks(s.claim_size) {
         let scores = service
             .classify(chunk.iter().map(|e| e.text.clone()).collect())
             .await?;
@@ -231,6 +233,13 @@ pub async fn run(
 mod tests {
     use super::*;
     use Label::*;
+
+    #[test]
+    fn csv_quoted_cells_are_unquoted() {
+        assert_eq!(unquote(r#""say ""hi"" now""#), r#"say "hi" now"#);
+        assert_eq!(unquote("plain \"quoted\" word"), "plain \"quoted\" word");
+        assert_eq!(unquote("\""), "\"");
+    }
 
     #[test]
     fn scores_match_a_hand_computed_example() {

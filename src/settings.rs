@@ -52,12 +52,30 @@ pub struct SentimentSettings {
     pub ort_dylib: Option<PathBuf>,
     /// Texts are truncated to this many tokens.
     pub max_tokens: usize,
-    /// Mentions per model run (and per claimed batch).
+    /// Texts per model run at most.
     pub batch_size: usize,
+    /// Padded tokens per model run at most.
+    pub max_batch_tokens: usize,
+    /// Mentions the worker claims, classifies and stores per round, in one transaction.
+    pub claim_size: usize,
     /// Threads the model may use.
     pub threads: usize,
     /// How long a claimed batch stays leased if the process dies.
     pub lease: Duration,
+}
+
+impl SentimentSettings {
+    /// How to load the classifier these settings describe.
+    pub fn classifier_options(&self) -> earshot_sentiment::ClassifierOptions {
+        earshot_sentiment::ClassifierOptions {
+            model_dir: self.model_dir.clone(),
+            ort_dylib: self.ort_dylib.clone(),
+            max_tokens: self.max_tokens,
+            intra_threads: self.threads,
+            batch_size: self.batch_size,
+            max_batch_tokens: self.max_batch_tokens,
+        }
+    }
 }
 
 /// A database URL. `Debug` and `Display` hide any password.
@@ -154,6 +172,8 @@ struct RawSentiment {
     ort_dylib: Option<Spanned<String>>,
     max_tokens: Option<Spanned<i64>>,
     batch_size: Option<Spanned<i64>>,
+    max_batch_tokens: Option<Spanned<i64>>,
+    claim_size: Option<Spanned<i64>>,
     threads: Option<Spanned<i64>>,
     lease: Option<Spanned<String>>,
 }
@@ -393,6 +413,16 @@ impl Validator<'_> {
                 as usize,
             batch_size: self.bounded("sentiment", "batch_size", &raw.batch_size, 1, 1024, 32)?
                 as usize,
+            max_batch_tokens: self.bounded(
+                "sentiment",
+                "max_batch_tokens",
+                &raw.max_batch_tokens,
+                64,
+                1 << 20,
+                4096,
+            )? as usize,
+            claim_size: self.bounded("sentiment", "claim_size", &raw.claim_size, 1, 10_000, 256)?
+                as usize,
             threads: self.bounded("sentiment", "threads", &raw.threads, 1, 64, 2)? as usize,
             lease: self
                 .duration("sentiment", "lease", &raw.lease)?
@@ -623,6 +653,8 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SENTIMENT__ORT_DYLIB",
     "EARSHOT__SENTIMENT__MAX_TOKENS",
     "EARSHOT__SENTIMENT__BATCH_SIZE",
+    "EARSHOT__SENTIMENT__MAX_BATCH_TOKENS",
+    "EARSHOT__SENTIMENT__CLAIM_SIZE",
     "EARSHOT__SENTIMENT__THREADS",
     "EARSHOT__SENTIMENT__LEASE",
 ];

@@ -29,7 +29,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
     std::fs::write(
         &config,
         format!(
-            "[database]\nurl = \"{}\"\n\n[sentiment]\nbatch_size = 8\nlease = \"2s\"\n\n[[brands]]\nslug = \"acme\"\nterms = [\"Acme\"]\n\n[[sources]]\nname = \"forum\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/feed\"\n",
+            "[database]\nurl = \"{}\"\n\n[sentiment]\nbatch_size = 8\nclaim_size = 8\nlease = \"2s\"\n\n[[brands]]\nslug = \"acme\"\nterms = [\"Acme\"]\n\n[[sources]]\nname = \"forum\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/feed\"\n",
             db.url
         ),
     )

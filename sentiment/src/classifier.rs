@@ -42,6 +42,12 @@ pub struct ClassifierOptions {
     pub max_tokens: usize,
     /// Threads ONNX Runtime may use inside one operator.
     pub intra_threads: usize,
+    /// Texts per model run at most.
+    pub batch_size: usize,
+    /// Padded tokens per model run at most (texts × the longest text's tokens), so a run of
+    /// long texts is split into smaller runs and memory stays bounded. A single text always
+    /// runs, however long (it is truncated to `max_tokens` anyway).
+    pub max_batch_tokens: usize,
 }
 
 impl ClassifierOptions {
@@ -49,6 +55,12 @@ impl ClassifierOptions {
     pub const DEFAULT_MAX_TOKENS: usize = 256;
     /// The default number of intra-operator threads.
     pub const DEFAULT_INTRA_THREADS: usize = 2;
+    /// The default number of texts per model run.
+    pub const DEFAULT_BATCH_SIZE: usize = 32;
+    /// The default padded-token budget per model run: 32 texts of 128 tokens. With the default
+    /// model a run of that size needs about 170 MB of activations; 32 texts of 256 tokens
+    /// would need about 470 MB.
+    pub const DEFAULT_MAX_BATCH_TOKENS: usize = 4096;
 
     /// Options for the model in `model_dir`, with the default limits and runtime search.
     pub fn new(model_dir: impl Into<PathBuf>) -> Self {
@@ -57,6 +69,8 @@ impl ClassifierOptions {
             ort_dylib: None,
             max_tokens: Self::DEFAULT_MAX_TOKENS,
             intra_threads: Self::DEFAULT_INTRA_THREADS,
+            batch_size: Self::DEFAULT_BATCH_SIZE,
+            max_batch_tokens: Self::DEFAULT_MAX_BATCH_TOKENS,
         }
     }
 }
@@ -104,6 +118,10 @@ pub struct Classifier {
     pad_id: i64,
     /// The token limit in force (options and config combined).
     max_tokens: usize,
+    /// Texts per model run at most.
+    batch_size: usize,
+    /// Padded tokens per model run at most.
+    max_batch_tokens: usize,
 }
 
 impl std::fmt::Debug for Classifier {
@@ -195,6 +213,8 @@ impl Classifier {
             embedding_output,
             pad_id: i64::from(pad_id),
             max_tokens,
+            batch_size: opts.batch_size.max(1),
+            max_batch_tokens: opts.max_batch_tokens.max(1),
         };
         classifier.classify(&WARM_UP).map_err(|e| {
             SentimentError::model_file(
@@ -226,26 +246,49 @@ impl Classifier {
         self.max_tokens
     }
 
-    /// Classifies `texts` as one batch and returns one [`Scores`] per text, in the same order.
+    /// Classifies `texts` and returns one [`Scores`] per text, in the same order.
     ///
-    /// Each text gets the config's prefix, is truncated to [`Classifier::max_tokens`] and padded
-    /// to the longest in the batch; padding does not change a text's result beyond float
-    /// rounding. An empty slice returns an empty vector without running the model.
+    /// Each text gets the config's prefix and is truncated to [`Classifier::max_tokens`]. The
+    /// texts are then sorted by token count and run in batches of similar length, each at most
+    /// `batch_size` texts and `max_batch_tokens` padded tokens, so that little time goes into
+    /// padding and memory stays bounded. Padding and batching do not change a text's result
+    /// beyond float rounding. An empty slice returns an empty vector without running the model.
     pub fn classify(&mut self, texts: &[&str]) -> Result<Vec<Scores>, SentimentError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
+        let encodings = texts
+            .iter()
+            .map(|text| self.tokenize(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| encodings[i].ids.len());
+
+        let mut results: Vec<Option<Scores>> = vec![None; texts.len()];
+        for run in runs(&order, |i| encodings[i].ids.len(), self.batch_size, self.max_batch_tokens) {
+            let batch: Vec<&Encoded> = run.iter().map(|&i| &encodings[i]).collect();
+            for (&i, scores) in run.iter().zip(self.run(&batch)?) {
+                results[i] = Some(scores);
+            }
         }
-        let batch = self.encode(texts)?;
-        let rows = texts.len();
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// Runs the model once on `batch`, padded to its longest text.
+    fn run(&mut self, batch: &[&Encoded]) -> Result<Vec<Scores>, SentimentError> {
+        let rows = batch.len();
+        let seq_len = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0).max(1);
         let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
             Vec::with_capacity(self.inputs.len());
         for (name, kind) in &self.inputs {
-            let data = match kind {
-                InputKind::Ids => batch.ids.clone(),
-                InputKind::Mask => batch.mask.clone(),
-                InputKind::TypeIds => vec![0; batch.ids.len()],
-            };
-            let tensor = Tensor::from_array(([rows, batch.seq_len], data))
+            let mut data = Vec::with_capacity(rows * seq_len);
+            for encoded in batch {
+                let (values, pad) = match kind {
+                    InputKind::Ids => (&encoded.ids[..], self.pad_id),
+                    InputKind::Mask => (&encoded.mask[..], 0),
+                    InputKind::TypeIds => (&[][..], 0),
+                };
+                data.extend_from_slice(values);
+                data.extend(std::iter::repeat_n(pad, seq_len - values.len()));
+            }
+            let tensor = Tensor::from_array(([rows, seq_len], data))
                 .map_err(|e| SentimentError::Inference(e.to_string()))?;
             inputs.push((Cow::Borrowed(name.as_str()), tensor.into()));
         }
@@ -281,49 +324,59 @@ impl Classifier {
             .collect())
     }
 
-    /// Tokenises a batch into padded, row-major id and mask arrays.
-    fn encode(&self, texts: &[&str]) -> Result<EncodedBatch, SentimentError> {
+    /// Tokenises one text: the config's prefix, then the text, truncated.
+    fn tokenize(&self, text: &str) -> Result<Encoded, SentimentError> {
         let char_cap = self.max_tokens.saturating_mul(CHARS_PER_TOKEN_CAP);
-        let mut encodings = Vec::with_capacity(texts.len());
-        for text in texts {
-            let text = match text.char_indices().nth(char_cap) {
-                Some((cut, _)) => &text[..cut],
-                None => text,
-            };
-            let input = format!("{}{}", self.config.prefix(), text);
-            let encoding = self
-                .tokenizer
-                .encode(input, true)
-                .map_err(|e| SentimentError::Tokenize(e.to_string()))?;
-            encodings.push(encoding);
-        }
-        let seq_len = encodings
-            .iter()
-            .map(|e| e.get_ids().len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let mut ids = Vec::with_capacity(texts.len() * seq_len);
-        let mut mask = Vec::with_capacity(texts.len() * seq_len);
-        for encoding in &encodings {
-            let n = encoding.get_ids().len();
-            ids.extend(encoding.get_ids().iter().map(|&id| i64::from(id)));
-            ids.extend(std::iter::repeat_n(self.pad_id, seq_len - n));
-            mask.extend(encoding.get_attention_mask().iter().map(|&m| i64::from(m)));
-            mask.extend(std::iter::repeat_n(0, seq_len - n));
-        }
-        Ok(EncodedBatch { ids, mask, seq_len })
+        let text = match text.char_indices().nth(char_cap) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        let encoding = self
+            .tokenizer
+            .encode(format!("{}{}", self.config.prefix(), text), true)
+            .map_err(|e| SentimentError::Tokenize(e.to_string()))?;
+        Ok(Encoded {
+            ids: encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
+            mask: encoding
+                .get_attention_mask()
+                .iter()
+                .map(|&m| i64::from(m))
+                .collect(),
+        })
     }
 }
 
-/// A tokenised batch, padded to its longest text.
-struct EncodedBatch {
-    /// Token ids, `rows × seq_len`, row-major.
+/// Splits `order` (indices sorted by ascending length) into consecutive runs of at most
+/// `max_rows` items whose padded size, rows × the last item's length, stays within
+/// `max_tokens`. Every run holds at least one item.
+fn runs(
+    order: &[usize],
+    len: impl Fn(usize) -> usize,
+    max_rows: usize,
+    max_tokens: usize,
+) -> Vec<&[usize]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for end in 1..=order.len() {
+        let rows = end - start;
+        let fits = rows <= max_rows && rows * len(order[end - 1]).max(1) <= max_tokens;
+        if !fits && rows > 1 {
+            runs.push(&order[start..end - 1]);
+            start = end - 1;
+        }
+    }
+    if start < order.len() {
+        runs.push(&order[start..]);
+    }
+    runs
+}
+
+/// One tokenised text, unpadded.
+struct Encoded {
+    /// Token ids.
     ids: Vec<i64>,
-    /// Attention mask, same layout.
+    /// Attention mask: all ones (padding is added per run).
     mask: Vec<i64>,
-    /// Tokens per row after padding.
-    seq_len: usize,
 }
 
 /// A `[rows, cols]` f32 output, borrowed from the run's outputs.
@@ -463,9 +516,30 @@ mod tests {
     }
 
     #[test]
+    fn runs_respect_the_row_and_token_limits() {
+        // Lengths by index; `order` is sorted by length, as `classify` sorts it.
+        let lens = [3, 5, 5, 9, 20, 300];
+        let order = [0, 1, 2, 3, 4, 5];
+        let sizes = |max_rows, max_tokens| -> Vec<Vec<usize>> {
+            runs(&order, |i| lens[i], max_rows, max_tokens)
+                .into_iter()
+                .map(<[usize]>::to_vec)
+                .collect()
+        };
+        // Rows only.
+        assert_eq!(sizes(4, 10_000), vec![vec![0, 1, 2, 3], vec![4, 5]]);
+        // Tokens: 4 × 9 = 36 fits 40, 5 × 20 does not; 300 alone exceeds 40 but still runs.
+        assert_eq!(sizes(32, 40), vec![vec![0, 1, 2, 3], vec![4], vec![5]]);
+        assert_eq!(sizes(1, 10_000).len(), 6);
+        assert!(runs(&[], |_| 1, 4, 100).is_empty());
+    }
+
+    #[test]
     fn options_have_the_documented_defaults() {
         let opts = ClassifierOptions::new("/models/x");
         assert_eq!(opts.max_tokens, 256);
+        assert_eq!(opts.batch_size, 32);
+        assert_eq!(opts.max_batch_tokens, 4096);
         assert_eq!(opts.intra_threads, 2);
         assert_eq!(opts.ort_dylib, None);
     }

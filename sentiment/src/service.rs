@@ -3,8 +3,9 @@
 //! The shape follows text-embeddings-inference: inference is blocking, CPU-bound work, so it
 //! never runs on a tokio worker. One dedicated thread owns the [`Classifier`]; callers send a
 //! request with a oneshot reply channel and await the answer. The thread gathers whatever
-//! requests are queued, up to a batch's worth of texts, sorts the texts by length so each run
-//! pads little, and answers every request with its results in its own order.
+//! requests are queued, up to a batch's worth of texts, hands them to the classifier in one
+//! call (it sorts them by token count so each model run pads little), and answers every
+//! request with its results in its own order.
 //!
 //! The queue is tokio's bounded `mpsc` rather than `std::sync::mpsc::sync_channel`: a full queue
 //! then makes callers *await* (back-pressure without blocking a tokio worker), while the model
@@ -39,22 +40,17 @@ pub struct SentimentService {
 }
 
 impl SentimentService {
-    /// The default number of texts per model run.
-    pub const DEFAULT_BATCH_SIZE: usize = 32;
     /// The default number of requests that may wait in the queue.
     pub const DEFAULT_QUEUE_DEPTH: usize = 64;
 
     /// Starts the model thread and loads the model on it, returning once it is loaded and warmed
     /// up (this blocks for seconds: from async code, call it inside `spawn_blocking`).
     ///
-    /// `batch_size` caps the texts per model run and `queue_depth` the requests waiting (both at
-    /// least 1). A load failure is returned here, as [`Classifier::load`] reports it.
-    pub fn start(
-        opts: ClassifierOptions,
-        batch_size: usize,
-        queue_depth: usize,
-    ) -> Result<Self, SentimentError> {
-        let batch_size = batch_size.max(1);
+    /// `queue_depth` caps the requests waiting (at least 1); `opts.batch_size` how many texts a
+    /// round gathers from several requests. A load failure is returned here, as
+    /// [`Classifier::load`] reports it.
+    pub fn start(opts: ClassifierOptions, queue_depth: usize) -> Result<Self, SentimentError> {
+        let batch_size = opts.batch_size.max(1);
         let (requests, queue) = mpsc::channel(queue_depth.max(1));
         let (loaded_tx, loaded_rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
@@ -150,67 +146,41 @@ fn serve(mut classifier: Classifier, mut queue: mpsc::Receiver<Request>, batch_s
                 Err(_) => break,
             }
         }
-        answer(&mut classifier, round, batch_size);
+        answer(&mut classifier, round);
     }
     tracing::debug!("sentiment model thread stopping: queue closed");
 }
 
-/// Classifies the texts of `round` in length-sorted runs of at most `batch_size` and answers
-/// each request in its own order. Requests whose caller has gone are skipped.
-fn answer(classifier: &mut Classifier, round: Vec<Request>, batch_size: usize) {
+/// Classifies the texts of `round` in one classifier call and answers each request in its own
+/// order. Requests whose caller has gone are skipped. If the call fails and the round holds
+/// several requests, each is retried alone, so one request's bad text fails only that request.
+fn answer(classifier: &mut Classifier, round: Vec<Request>) {
     let round: Vec<Request> = round.into_iter().filter(|r| !r.reply.is_closed()).collect();
-
-    // (request, position in request), sorted by text length so a run holds similar lengths.
-    let mut order: Vec<(usize, usize)> = round
+    let texts: Vec<&str> = round
         .iter()
-        .enumerate()
-        .flat_map(|(r, request)| (0..request.texts.len()).map(move |i| (r, i)))
+        .flat_map(|r| r.texts.iter().map(String::as_str))
         .collect();
-    order.sort_by_key(|&(r, i)| round[r].texts[i].len());
-
-    let mut results: Vec<Vec<Option<Scores>>> =
-        round.iter().map(|r| vec![None; r.texts.len()]).collect();
-    let mut failures: Vec<Option<SentimentError>> = round.iter().map(|_| None).collect();
-
-    for run in order.chunks(batch_size) {
-        let texts: Vec<&str> = run
-            .iter()
-            .map(|&(r, i)| round[r].texts[i].as_str())
-            .collect();
-        match classifier.classify(&texts) {
-            Ok(scores) => {
-                for (&(r, i), score) in run.iter().zip(scores) {
-                    results[r][i] = Some(score);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, texts = texts.len(), "sentiment batch failed");
-                for &(r, _) in run {
-                    failures[r].get_or_insert_with(|| same_error(&e));
-                }
+    match classifier.classify(&texts) {
+        Ok(scores) => {
+            let mut scores = scores.into_iter();
+            for request in round {
+                let mine: Vec<Scores> = scores.by_ref().take(request.texts.len()).collect();
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = request.reply.send(Ok(mine));
             }
         }
-    }
-
-    for ((request, scores), failure) in round.into_iter().zip(results).zip(failures) {
-        let reply = match failure {
-            Some(e) => Err(e),
-            None => scores
-                .into_iter()
-                .collect::<Option<Vec<Scores>>>()
-                .ok_or(SentimentError::ServiceStopped),
-        };
-        // The caller may have stopped waiting; nothing to do then.
-        let _ = request.reply.send(reply);
-    }
-}
-
-/// A copy of an error from [`Classifier::classify`] for each request of a failed run (the
-/// error type holds non-cloneable sources, but `classify` only returns these two variants).
-fn same_error(e: &SentimentError) -> SentimentError {
-    match e {
-        SentimentError::Tokenize(message) => SentimentError::Tokenize(message.clone()),
-        SentimentError::Inference(message) => SentimentError::Inference(message.clone()),
-        other => SentimentError::Inference(other.to_string()),
+        Err(e) if round.len() == 1 => {
+            tracing::warn!(error = %e, texts = texts.len(), "sentiment request failed");
+            if let Some(request) = round.into_iter().next() {
+                let _ = request.reply.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, requests = round.len(), "sentiment round failed; retrying each request alone");
+            for request in round {
+                let texts: Vec<&str> = request.texts.iter().map(String::as_str).collect();
+                let _ = request.reply.send(classifier.classify(&texts));
+            }
+        }
     }
 }

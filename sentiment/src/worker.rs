@@ -37,8 +37,8 @@ pub struct Worker {
     store: Arc<dyn Store>,
     /// This process's name in leases.
     name: Arc<str>,
-    /// Mentions claimed per round.
-    batch: u32,
+    /// Mentions claimed, classified and stored per round.
+    claim: u32,
     /// How long claimed mentions stay leased if this process dies.
     lease: Duration,
 }
@@ -48,19 +48,21 @@ impl Worker {
     /// short enough that another worker soon takes over from one that died.
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
-    /// A worker named `name` in leases, claiming `batch` mentions per round under `lease`.
+    /// A worker named `name` in leases, claiming `claim` mentions per round under `lease`.
+    /// A claim larger than the model's batch size lets the classifier sort more texts by
+    /// length, so its runs pad less; each round's results are stored in one transaction.
     pub fn new(
         service: Arc<SentimentService>,
         store: Arc<dyn Store>,
         name: &str,
-        batch: u32,
+        claim: u32,
         lease: Duration,
     ) -> Self {
         Self {
             service,
             store,
             name: name.into(),
-            batch: batch.max(1),
+            claim: claim.max(1),
             lease,
         }
     }
@@ -87,7 +89,7 @@ impl Worker {
                 worker: &self.name,
                 now: Timestamp::now(),
                 lease: self.lease,
-                limit: self.batch,
+                limit: self.claim,
                 model: self.model(),
                 reclassify: selection.reclassify,
                 since: selection.since,

@@ -231,15 +231,17 @@ fn a_missing_model_directory_says_how_to_get_one() {
 #[test]
 fn the_service_reports_a_load_failure_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SentimentService::start(ClassifierOptions::new(dir.path()), 32, 8).unwrap_err();
+    let err = SentimentService::start(ClassifierOptions::new(dir.path()), 8).unwrap_err();
     assert!(err.to_string().contains("scripts/build-model.sh"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_answers_concurrent_callers_in_their_own_order() {
     // A small batch size forces several length-sorted runs per round.
+    let mut opts = ClassifierOptions::new(model_dir());
+    opts.batch_size = 4;
     let service = Arc::new(
-        SentimentService::start(ClassifierOptions::new(model_dir()), 4, 16)
+        SentimentService::start(opts, 16)
             .unwrap_or_else(|e| panic!("the service must start: {e}")),
     );
     assert_eq!(service.model_key(), "earshot/e5-small-sentiment@1");
