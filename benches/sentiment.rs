@@ -41,8 +41,8 @@
 //! `EARSHOT_BENCH_CORPUS` (default the UMSAB directory above).
 
 use earshot_domain::{
-    Brand, BrandSlug, BrandTerm, DedupKey, NewMention, Source, SourceKind, SourceName,
-    SourceState, SourceUrl, Timestamp,
+    Brand, BrandSlug, BrandTerm, DedupKey, NewMention, Source, SourceKind, SourceName, SourceState,
+    SourceUrl, Timestamp,
 };
 use earshot_sentiment::worker::{Selection, Worker};
 use earshot_sentiment::{Classifier, ClassifierOptions, SentimentService};
@@ -87,7 +87,10 @@ struct Run {
 fn parent() {
     let reps: usize = std::env::var("EARSHOT_BENCH_REPS")
         .ok()
-        .map(|r| r.parse().expect("EARSHOT_BENCH_REPS must be a positive integer"))
+        .map(|r| {
+            r.parse()
+                .expect("EARSHOT_BENCH_REPS must be a positive integer")
+        })
         .unwrap_or(3)
         .max(1);
     let python = std::env::var("EARSHOT_BENCH_PYTHON")
@@ -136,12 +139,24 @@ fn parent() {
     let mut worker = Vec::new();
     let mut peer_versions = String::new();
     for rep in 0..reps {
-        let r = child(Command::new(&me).args(["--phase", "classifier"]).arg(dir).arg(&model_dir));
-        eprintln!("rep {rep}: Earshot classifier {:.2} s, {} MB", r.0.secs, r.0.rss_kb / 1024);
+        let r = child(
+            Command::new(&me)
+                .args(["--phase", "classifier"])
+                .arg(dir)
+                .arg(&model_dir),
+        );
+        eprintln!(
+            "rep {rep}: Earshot classifier {:.2} s, {} MB",
+            r.0.secs,
+            r.0.rss_kb / 1024
+        );
         earshot.push(r.0);
         if rep == 0 {
-            std::fs::rename(dir.join("labels-earshot.txt"), dir.join("labels-earshot-0.txt"))
-                .expect("keep the first labels");
+            std::fs::rename(
+                dir.join("labels-earshot.txt"),
+                dir.join("labels-earshot-0.txt"),
+            )
+            .expect("keep the first labels");
         }
 
         let grouping = |sorted: bool| {
@@ -149,7 +164,10 @@ fn parent() {
             cmd.arg(&peer)
                 .arg(dir.join("texts.json"))
                 .arg(&model_dir)
-                .arg(dir.join(format!("labels-peer-{}{rep}.txt", if sorted { "sorted-" } else { "" })))
+                .arg(dir.join(format!(
+                    "labels-peer-{}{rep}.txt",
+                    if sorted { "sorted-" } else { "" }
+                )))
                 .arg(BATCH.to_string())
                 .arg(MAX_TOKENS.to_string())
                 .arg(THREADS.to_string());
@@ -159,7 +177,11 @@ fn parent() {
             cmd
         };
         let r = child(&mut grouping(false));
-        eprintln!("rep {rep}: Python peer {:.2} s, {} MB", r.0.secs, r.0.rss_kb / 1024);
+        eprintln!(
+            "rep {rep}: Python peer {:.2} s, {} MB",
+            r.0.secs,
+            r.0.rss_kb / 1024
+        );
         peer_versions = format!(
             "Python {}, onnxruntime {}, tokenizers {}",
             r.1["python"].as_str().unwrap_or("?"),
@@ -169,19 +191,40 @@ fn parent() {
         peer_runs.push(r.0);
 
         let r = child(&mut grouping(true));
-        eprintln!("rep {rep}: Python peer, sorted {:.2} s, {} MB", r.0.secs, r.0.rss_kb / 1024);
+        eprintln!(
+            "rep {rep}: Python peer, sorted {:.2} s, {} MB",
+            r.0.secs,
+            r.0.rss_kb / 1024
+        );
         peer_sorted.push(r.0);
 
-        let r = child(Command::new(&me).args(["--phase", "worker"]).arg(dir).arg(&model_dir));
-        eprintln!("rep {rep}: Earshot worker {:.2} s, {} MB", r.0.secs, r.0.rss_kb / 1024);
+        let r = child(
+            Command::new(&me)
+                .args(["--phase", "worker"])
+                .arg(dir)
+                .arg(&model_dir),
+        );
+        eprintln!(
+            "rep {rep}: Earshot worker {:.2} s, {} MB",
+            r.0.secs,
+            r.0.rss_kb / 1024
+        );
         worker.push(r.0);
     }
 
     // Agreement, first repetition of each side.
     let ours = read_labels(&dir.join("labels-earshot-0.txt"));
     let theirs = read_labels(&dir.join("labels-peer-0.txt"));
-    assert_eq!(ours.len(), texts.len(), "Earshot labelled a different number of texts");
-    assert_eq!(theirs.len(), texts.len(), "the peer labelled a different number of texts");
+    assert_eq!(
+        ours.len(),
+        texts.len(),
+        "Earshot labelled a different number of texts"
+    );
+    assert_eq!(
+        theirs.len(),
+        texts.len(),
+        "the peer labelled a different number of texts"
+    );
     let same = ours.iter().zip(&theirs).filter(|(a, b)| a == b).count();
     let agreement = same as f64 / texts.len() as f64;
 
@@ -203,17 +246,33 @@ fn parent() {
             .collect::<Vec<_>>()
             .join(" / ")
     };
-    let (e, p, ps, w) = (med(&earshot), med(&peer_runs), med(&peer_sorted), med(&worker));
+    let (e, p, ps, w) = (
+        med(&earshot),
+        med(&peer_runs),
+        med(&peer_sorted),
+        med(&worker),
+    );
     let mb = |kb: u64| kb as f64 / 1024.0;
 
-    println!("### Sentiment results ({} texts, {reps} repetitions, medians)\n", texts.len());
+    println!(
+        "### Sentiment results ({} texts, {reps} repetitions, medians)\n",
+        texts.len()
+    );
     println!("Peer: {peer_versions}.\n");
     println!("| measurement | median time | median sentences/s | median peak RSS | max peak RSS | every run (s) |");
     println!("|---|---:|---:|---:|---:|---|");
     for (name, runs, secs) in [
         ("Earshot classifier (`Classifier::classify`)", &earshot, e),
-        ("Python onnxruntime + tokenizers (batches of 32 in order)", &peer_runs, p),
-        ("Python, grouped as Earshot groups (`sorted`)", &peer_sorted, ps),
+        (
+            "Python onnxruntime + tokenizers (batches of 32 in order)",
+            &peer_runs,
+            p,
+        ),
+        (
+            "Python, grouped as Earshot groups (`sorted`)",
+            &peer_sorted,
+            ps,
+        ),
         ("Earshot worker path (`Worker::drain`, SQLite)", &worker, w),
     ] {
         println!(
@@ -371,8 +430,7 @@ fn phase_classifier(dir: &Path, model_dir: &Path) -> String {
         labels.extend(scores.iter().map(|s| LABELS[argmax(s.probabilities)]));
     }
     let secs = start.elapsed().as_secs_f64();
-    std::fs::write(dir.join("labels-earshot.txt"), labels.join("\n") + "\n")
-        .expect("write labels");
+    std::fs::write(dir.join("labels-earshot.txt"), labels.join("\n") + "\n").expect("write labels");
     serde_json::json!({ "secs": secs, "texts": texts.len(), "rss_kb": peak_rss_kb() }).to_string()
 }
 
@@ -434,19 +492,33 @@ fn phase_worker(dir: &Path, model_dir: &Path) -> String {
             .record_crawl(id, "bench", &record)
             .await
             .expect("insert the mentions");
-        assert_eq!(stored as usize, texts.len(), "not every text was stored as a mention");
+        assert_eq!(
+            stored as usize,
+            texts.len(),
+            "not every text was stored as a mention"
+        );
         store
     });
     let service = Arc::new(
         SentimentService::start(options(model_dir), SentimentService::DEFAULT_QUEUE_DEPTH)
             .unwrap_or_else(|e| panic!("could not load the model: {e}")),
     );
-    let worker = Worker::new(service, store, "bench-worker", CLAIM as u32, Worker::DEFAULT_LEASE);
+    let worker = Worker::new(
+        service,
+        store,
+        "bench-worker",
+        CLAIM as u32,
+        Worker::DEFAULT_LEASE,
+    );
     let start = Instant::now();
     let saved = rt
         .block_on(worker.drain(Selection::default(), |_| {}))
         .expect("drain");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(saved as usize, texts.len(), "the worker did not classify every mention");
+    assert_eq!(
+        saved as usize,
+        texts.len(),
+        "the worker did not classify every mention"
+    );
     serde_json::json!({ "secs": secs, "texts": texts.len(), "rss_kb": peak_rss_kb() }).to_string()
 }

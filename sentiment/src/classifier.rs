@@ -262,7 +262,12 @@ impl Classifier {
         order.sort_by_key(|&i| encodings[i].ids.len());
 
         let mut results: Vec<Option<Scores>> = vec![None; texts.len()];
-        for run in runs(&order, |i| encodings[i].ids.len(), self.batch_size, self.max_batch_tokens) {
+        for run in runs(
+            &order,
+            |i| encodings[i].ids.len(),
+            self.batch_size,
+            self.max_batch_tokens,
+        ) {
             let batch: Vec<&Encoded> = run.iter().map(|&i| &encodings[i]).collect();
             for (&i, scores) in run.iter().zip(self.run(&batch)?) {
                 results[i] = Some(scores);

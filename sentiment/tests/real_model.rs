@@ -241,8 +241,7 @@ async fn the_service_answers_concurrent_callers_in_their_own_order() {
     let mut opts = ClassifierOptions::new(model_dir());
     opts.batch_size = 4;
     let service = Arc::new(
-        SentimentService::start(opts, 16)
-            .unwrap_or_else(|e| panic!("the service must start: {e}")),
+        SentimentService::start(opts, 16).unwrap_or_else(|e| panic!("the service must start: {e}")),
     );
     assert_eq!(service.model_key(), "earshot/e5-small-sentiment@1");
     assert!(service.is_running());
