@@ -4,8 +4,8 @@
 
 use earshot_crawler::fetch::FetchLimits;
 use earshot_domain::{
-    AlertRuleSpec, Brand, BrandSlug, BrandTerm, LanguageCode, Source, SourceKind, SourceName,
-    SourceUrl, Threshold,
+    AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Source, SourceKind,
+    SourceName, SourceUrl, Threshold,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -186,6 +186,15 @@ struct RawBrand {
     terms: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
+    auto_approve: Option<Spanned<RawAutoApprove>>,
+}
+
+/// `auto_approve = { min_rating = 0.75, min_positive = 0.9 }` in a `[[brands]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutoApprove {
+    min_rating: Option<f64>,
+    min_positive: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -528,8 +537,15 @@ impl Validator<'_> {
                 .map(|t| BrandTerm::parse(t.get_ref()).map_err(|e| self.error(at(t), e.0)))
                 .collect::<Result<Vec<_>, _>>()?;
             let name = b.name.unwrap_or_else(|| slug.to_string());
-            let brand = Brand::new(slug, name, terms, exclude)
+            let mut brand = Brand::new(slug, name, terms, exclude)
                 .map_err(|e| self.error(Origin::File(b.terms.span()), e.0))?;
+            if let Some(rule) = &b.auto_approve {
+                let raw = rule.get_ref();
+                brand.auto_approve = Some(
+                    AutoApprove::new(raw.min_rating, raw.min_positive)
+                        .map_err(|e| self.error(Origin::File(rule.span()), e.0))?,
+                );
+            }
             out.push(brand);
         }
         Ok(out)
@@ -838,6 +854,41 @@ every = "15m"
         assert!(error_of(&empty).contains("leave it out"));
         let typo = format!("{GOOD}\n[[alert_rules]]\nbrand = \"acme\"\nthreshhold = 0.8\n");
         assert!(error_of(&typo).contains("threshhold"));
+    }
+
+    #[test]
+    fn auto_approve_is_off_by_default_and_checked_when_given() {
+        let s = parse(Path::new("e.toml"), GOOD, env(&[])).unwrap();
+        assert!(s.brands[0].auto_approve.is_none());
+        let on = GOOD.replace(
+            "exclude = [\"Acme Road Runner\"]",
+            "exclude = [\"Acme Road Runner\"]\nauto_approve = { min_rating = 0.75, min_positive = 0.9 }",
+        );
+        let s = parse(Path::new("e.toml"), &on, env(&[])).unwrap();
+        let rule = s.brands[0].auto_approve.unwrap();
+        assert_eq!(
+            (rule.min_rating(), rule.min_positive()),
+            (Some(0.75), Some(0.9))
+        );
+        let empty = GOOD.replace(
+            "exclude = [\"Acme Road Runner\"]",
+            "exclude = [\"Acme Road Runner\"]\nauto_approve = {}",
+        );
+        let e = error_of(&empty);
+        assert!(
+            e.contains("line 10") && e.contains("min_rating and/or min_positive"),
+            "{e}"
+        );
+        let high = GOOD.replace(
+            "exclude = [\"Acme Road Runner\"]",
+            "exclude = [\"Acme Road Runner\"]\nauto_approve = { min_rating = 4 }",
+        );
+        assert!(error_of(&high).contains("must be from 0 to 1"));
+        let typo = GOOD.replace(
+            "exclude = [\"Acme Road Runner\"]",
+            "exclude = [\"Acme Road Runner\"]\nauto_approve = { min_stars = 4 }",
+        );
+        assert!(error_of(&typo).contains("min_stars"));
     }
 
     #[test]

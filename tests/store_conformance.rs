@@ -1159,3 +1159,274 @@ async fn concurrent_actions_on_postgres_move_an_alert_once() {
     assert_eq!(history.len(), 2, "open, then one close");
     db.cleanup().await;
 }
+
+/// Review candidates: which mentions get one, auto-approval by a brand's rule, the
+/// list's filters and pages, one review per mention however often it is classified,
+/// and the moderation lifecycle with who decided what.
+async fn reviews_story(db: &TestDb) {
+    use earshot_domain::{
+        Actor, ApiSecret, AutoApprove, Excerpt, KeyName, Label, Note, ReviewAction, ReviewId,
+        ReviewStatus,
+    };
+    use earshot_store::{ClassifyClaim, ReviewChange, ReviewDecision, ReviewQuery};
+    use support::{classify, crawl, set_rating};
+    let store = db.store.as_ref();
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let mut globex = brand("globex", "Globex Corp", &["Globex"], &[]);
+    globex.auto_approve = Some(AutoApprove::new(Some(0.75), Some(0.9)).unwrap());
+    let sources = vec![feed_source(
+        "forum",
+        "https://forum.test/feed.xml",
+        Duration::from_secs(60),
+    )];
+    store
+        .sync_config(&[acme(), globex.clone()], &sources, t0)
+        .await
+        .unwrap();
+
+    let m = |b: &str, k: &str| mention(b, k, &format!("{k} title"), Some(t0));
+    let p = |pos: f32| {
+        let rest = (1.0 - pos) / 2.0;
+        [rest, rest, pos]
+    };
+    crawl(
+        store,
+        "forum",
+        vec![
+            m("acme", "a1"),
+            m("acme", "a2"),
+            m("acme", "a3"),
+            m("globex", "g1"),
+            m("globex", "g2"),
+            m("globex", "g3"),
+        ],
+        t0,
+    )
+    .await;
+    set_rating(db, "a3", 0.0).await;
+    set_rating(db, "g1", 1.0).await;
+    set_rating(db, "g3", 1.0).await;
+    let ids = classify(
+        store,
+        vec![
+            scored(p(0.9), None, "en", "m@1"), // a1 positive: pending
+            scored([0.9, 0.05, 0.05], None, "en", "m@1"), // a2 negative: none
+            scored([0.6, 0.3, 0.1], Some(Label::Negative), "en", "m@1"), // a3 rated 1 star: pending
+            scored(p(0.95), None, "en", "m@1"), // g1 5 stars, sure: approved
+            scored(p(0.95), None, "en", "m@1"), // g2 no rating: pending
+            scored(p(0.8), None, "en", "m@1"), // g3 not sure enough: pending
+        ],
+        t0,
+    )
+    .await;
+
+    let list = |status: Option<ReviewStatus>, brand: Option<&str>, before: Option<i64>, limit| {
+        ReviewQuery {
+            status,
+            brand: brand.map(|b| BrandSlug::parse(b).unwrap()),
+            before: before.map(ReviewId),
+            limit,
+        }
+    };
+    let all = store.reviews(&list(None, None, None, 50)).await.unwrap();
+    let mention_of: Vec<_> = all.iter().map(|r| r.mention.id).collect();
+    assert_eq!(
+        mention_of,
+        vec![ids[5], ids[4], ids[3], ids[2], ids[0]],
+        "newest first, none for the negative unrated mention"
+    );
+    let g1 = &all[2];
+    assert_eq!(g1.status, ReviewStatus::Approved);
+    assert_eq!(
+        g1.decided_by.as_ref().map(|a| (a.key_id, a.name.as_str())),
+        Some((None, "auto-approve rule"))
+    );
+    assert_eq!(g1.decided_at, Some(t0));
+    assert_eq!(g1.mention.rating, Some(1.0));
+    assert_eq!(g1.mention.author.as_deref(), Some("olena"));
+    assert!(all
+        .iter()
+        .filter(|r| r.id != g1.id)
+        .all(|r| r.status == ReviewStatus::Pending && r.decided_by.is_none()));
+    assert_eq!(
+        all[3].mention.rating,
+        Some(0.0),
+        "rated, whatever the label"
+    );
+
+    let pending = store
+        .reviews(&list(Some(ReviewStatus::Pending), Some("globex"), None, 50))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2);
+    let page1 = store.reviews(&list(None, None, None, 2)).await.unwrap();
+    let page2 = store
+        .reviews(&list(None, None, Some(page1[1].id.0), 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        page2[0].id, all[2].id,
+        "the next page starts after the cursor"
+    );
+
+    // Re-classifying (a newer model) creates no second review.
+    let jobs = store
+        .claim_unclassified(&ClassifyClaim {
+            worker: "c2",
+            now: t0,
+            lease: Duration::from_secs(60),
+            limit: 100,
+            model: "m@2",
+            reclassify: true,
+            since: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 6);
+    let again: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.id, scored(p(0.99), None, "en", "m@2")))
+        .collect();
+    store.save_sentiments("c2", &again, t0).await.unwrap();
+    let after = store.reviews(&list(None, None, None, 50)).await.unwrap();
+    assert_eq!(
+        after.len(),
+        6,
+        "a2, now positive, gets its review; the others keep theirs"
+    );
+    let decided = |rs: &[earshot_domain::Review]| -> Vec<_> {
+        rs.iter()
+            .map(|r| (r.id, r.status, r.decided_by.clone(), r.decided_at))
+            .collect()
+    };
+    assert_eq!(after[0].mention.id, ids[1]);
+    assert_eq!(
+        decided(&after[1..]),
+        decided(&all),
+        "existing reviews are untouched"
+    );
+
+    // Moderation, by a marketing key.
+    let secret = ApiSecret::from_random([9; 32]);
+    let name = KeyName::parse("Marketing").unwrap();
+    let key = store
+        .create_api_key(
+            &earshot_store::NewApiKey {
+                name: &name,
+                role: earshot_domain::Role::Marketing,
+                hash: &secret.hash(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let by = Actor::key(&key);
+    let t1 = t0.plus(Duration::from_secs(60));
+    let a1 = all[4].id;
+    let excerpt = Excerpt::parse("a1 title", &all[4].mention.snippet).unwrap();
+    let approved = match store
+        .decide_review(
+            a1,
+            &ReviewDecision::Approve {
+                excerpt: Some(&excerpt),
+            },
+            &by,
+            t1,
+        )
+        .await
+        .unwrap()
+    {
+        ReviewChange::Done(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(approved.status, ReviewStatus::Approved);
+    assert_eq!(approved.excerpt.as_deref(), Some("a1 title"));
+    assert_eq!(approved.published_text(), "a1 title");
+    assert_eq!(
+        approved.mention.snippet, all[4].mention.snippet,
+        "never edited"
+    );
+    assert_eq!(approved.decided_by, Some(by.clone()));
+    assert_eq!(approved.decided_at, Some(t1));
+
+    let refused =
+        |from, action| ReviewChange::Refused(earshot_domain::InvalidReviewAction { from, action });
+    let approve = ReviewDecision::Approve { excerpt: None };
+    assert_eq!(
+        store.decide_review(a1, &approve, &by, t1).await.unwrap(),
+        refused(ReviewStatus::Approved, ReviewAction::Approve)
+    );
+    let reason = Note::parse("The customer asked us not to quote them").unwrap();
+    let reject = ReviewDecision::Reject { reason: &reason };
+    let withdrawn = match store.decide_review(a1, &reject, &by, t1).await.unwrap() {
+        ReviewChange::Done(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(withdrawn.status, ReviewStatus::Rejected);
+    assert_eq!(withdrawn.reason.as_deref(), Some(reason.as_str()));
+    for decision in [approve, reject] {
+        assert_eq!(
+            store.decide_review(a1, &decision, &by, t1).await.unwrap(),
+            refused(ReviewStatus::Rejected, decision.action()),
+            "rejected is final"
+        );
+    }
+    assert_eq!(
+        store
+            .decide_review(ReviewId(9999), &approve, &by, t1)
+            .await
+            .unwrap(),
+        ReviewChange::NotFound
+    );
+    assert_eq!(
+        store.review(a1).await.unwrap().unwrap().status,
+        ReviewStatus::Rejected
+    );
+    let approved_now = store
+        .reviews(&list(Some(ReviewStatus::Approved), None, None, 50))
+        .await
+        .unwrap();
+    assert_eq!(approved_now.len(), 1, "g1 only");
+
+    // Dropping the rule from the config: new candidates wait for a person.
+    globex.auto_approve = None;
+    store
+        .sync_config(&[acme(), globex], &sources, t1)
+        .await
+        .unwrap();
+    crawl(store, "forum", vec![m("globex", "g4")], t1).await;
+    set_rating(db, "g4", 1.0).await;
+    classify(store, vec![scored(p(0.99), None, "en", "m@2")], t1).await;
+    let newest = &store.reviews(&list(None, None, None, 1)).await.unwrap()[0];
+    assert_eq!(newest.status, ReviewStatus::Pending);
+
+    assert_eq!(
+        store
+            .brand_name(&BrandSlug::parse("globex").unwrap())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Globex Corp")
+    );
+    assert_eq!(
+        store
+            .brand_name(&BrandSlug::parse("initech").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_reviews_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    reviews_story(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_reviews_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    reviews_story(&db).await;
+    db.cleanup().await;
+}

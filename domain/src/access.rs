@@ -17,7 +17,7 @@ pub enum Role {
     Admin,
     /// The PR team: works the alert queue, reads mentions, corrects sentiment.
     Pr,
-    /// Marketing: reads mentions and corrects sentiment (reviews come later).
+    /// Marketing: moderates review candidates, reads mentions, corrects sentiment.
     Marketing,
     /// Read-only: mentions.
     Viewer,
@@ -53,7 +53,12 @@ impl Role {
         match self {
             Self::Admin => true,
             Self::Pr => matches!(permission, ReadMentions | CorrectSentiment | WorkAlerts),
-            Self::Marketing => matches!(permission, ReadMentions | CorrectSentiment),
+            Self::Marketing => {
+                matches!(
+                    permission,
+                    ReadMentions | CorrectSentiment | ModerateReviews
+                )
+            }
             Self::Viewer => matches!(permission, ReadMentions),
         }
     }
@@ -74,6 +79,8 @@ pub enum Permission {
     CorrectSentiment,
     /// Read, acknowledge, resolve, dismiss, assign and annotate alerts.
     WorkAlerts,
+    /// List review candidates, approve them (with an excerpt) and reject them.
+    ModerateReviews,
     /// Create, change and delete alert rules.
     ManageAlertRules,
     /// Create, list and revoke API keys.
@@ -87,6 +94,7 @@ impl Permission {
             Self::ReadMentions => "read mentions",
             Self::CorrectSentiment => "correct sentiment",
             Self::WorkAlerts => "read or act on alerts",
+            Self::ModerateReviews => "read or moderate reviews",
             Self::ManageAlertRules => "manage alert rules",
             Self::ManageKeys => "manage API keys",
         }
@@ -266,14 +274,17 @@ mod tests {
             ReadMentions,
             CorrectSentiment,
             WorkAlerts,
+            ModerateReviews,
             ManageAlertRules,
             ManageKeys,
         ];
         let allowed = |r: Role| all.iter().filter(|p| r.can(**p)).count();
-        assert_eq!(allowed(Role::Admin), 5);
+        assert_eq!(allowed(Role::Admin), 6);
         assert_eq!(allowed(Role::Pr), 3);
         assert!(Role::Pr.can(WorkAlerts) && !Role::Pr.can(ManageKeys));
         assert!(Role::Marketing.can(CorrectSentiment) && !Role::Marketing.can(WorkAlerts));
+        assert!(Role::Marketing.can(ModerateReviews) && !Role::Pr.can(ModerateReviews));
+        assert_eq!(allowed(Role::Marketing), 3);
         assert!(Role::Viewer.can(ReadMentions) && !Role::Viewer.can(CorrectSentiment));
         assert_eq!(allowed(Role::Viewer), 1);
     }

@@ -110,10 +110,13 @@ pub struct Brand {
     /// At least one term.
     pub terms: Vec<BrandTerm>,
     pub exclude: Vec<BrandTerm>,
+    /// The rule that approves this brand's review candidates without a person; `None`
+    /// (the default) leaves every one to marketing.
+    pub auto_approve: Option<crate::AutoApprove>,
 }
 
 impl Brand {
-    /// Builds a brand; it must have at least one term.
+    /// Builds a brand without an auto-approve rule; it must have at least one term.
     pub fn new(
         slug: BrandSlug,
         name: String,
@@ -130,6 +133,7 @@ impl Brand {
             name,
             terms,
             exclude,
+            auto_approve: None,
         })
     }
 }

@@ -8,6 +8,7 @@ mod access;
 mod alert;
 mod brand;
 mod mention;
+mod review;
 mod sentiment;
 mod source;
 mod text;
@@ -21,6 +22,10 @@ pub use alert::{
 };
 pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
+pub use review::{
+    plain_text, review_for, AutoApprove, Excerpt, InvalidReviewAction, Review, ReviewAction,
+    ReviewId, ReviewStatus,
+};
 pub use sentiment::{label_with_rating, Label, Sentiment, STRONG_TEXT};
 pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
 pub use text::{fold, fold_char};

@@ -15,15 +15,16 @@
 mod alerts;
 mod keys;
 mod postgres;
+mod reviews;
 mod shared;
 mod sqlite;
 
 use async_trait::async_trait;
 use earshot_domain::{
     Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
-    ApiKeyId, Assignee, Brand, BrandSlug, InvalidTransition, KeyHash, KeyName, Label, Mention,
-    MentionId, NewMention, Note, Role, Sentiment, Severity, Source, SourceId, SourceName,
-    SourceState, Timestamp, Transition,
+    ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction, InvalidTransition, KeyHash,
+    KeyName, Label, Mention, MentionId, NewMention, Note, Review, ReviewId, ReviewStatus, Role,
+    Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp, Transition,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -197,6 +198,46 @@ pub enum AlertChange {
     Refused(InvalidTransition),
 }
 
+/// Which reviews to list: newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewQuery {
+    pub status: Option<ReviewStatus>,
+    pub brand: Option<BrandSlug>,
+    /// Only reviews with an id below this (the cursor of the previous page).
+    pub before: Option<ReviewId>,
+    pub limit: u32,
+}
+
+/// A person's decision on a review.
+#[derive(Debug, Clone, Copy)]
+pub enum ReviewDecision<'a> {
+    /// Publish it: all of its text, or only this excerpt of it (already checked against
+    /// the text with [`Excerpt::parse`]).
+    Approve { excerpt: Option<&'a Excerpt> },
+    /// Do not publish it (or withdraw it), for this reason.
+    Reject { reason: &'a Note },
+}
+
+impl ReviewDecision<'_> {
+    /// The lifecycle action this decision is.
+    pub fn action(&self) -> earshot_domain::ReviewAction {
+        match self {
+            Self::Approve { .. } => earshot_domain::ReviewAction::Approve,
+            Self::Reject { .. } => earshot_domain::ReviewAction::Reject,
+        }
+    }
+}
+
+/// What became of a decision on a review.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReviewChange {
+    /// The review as it now is (boxed: it is large, the other answers are small).
+    Done(Box<Review>),
+    NotFound,
+    /// The lifecycle does not allow it from the review's current status.
+    Refused(InvalidReviewAction),
+}
+
 /// What became of a change to an alert rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleChange {
@@ -269,6 +310,9 @@ pub trait Store: Send + Sync + 'static {
     /// In the same transaction, each stored result that an active alert rule matches
     /// (see [`earshot_domain::alert_for`]) opens an alert, with an `open` event in its
     /// history. A mention has at most one alert: re-classifying it opens no second one.
+    /// Likewise each result that makes its mention a review candidate (see
+    /// [`earshot_domain::review_for`]) creates the mention's one review: pending, or
+    /// approved by its brand's auto-approve rule.
     async fn save_sentiments(
         &self,
         worker: &str,
@@ -387,6 +431,26 @@ pub trait Store: Send + Sync + 'static {
         by: &Actor,
         now: Timestamp,
     ) -> Result<AlertChange, StoreError>;
+
+    /// Reviews, newest first, each with its mention.
+    async fn reviews(&self, query: &ReviewQuery) -> Result<Vec<Review>, StoreError>;
+
+    /// One review.
+    async fn review(&self, id: ReviewId) -> Result<Option<Review>, StoreError>;
+
+    /// Approves or rejects a review, recording who did it and when, if its lifecycle
+    /// allows that from its current status. Two people deciding at once cannot both
+    /// move it from the same status: the second is refused.
+    async fn decide_review(
+        &self,
+        id: ReviewId,
+        decision: &ReviewDecision<'_>,
+        by: &Actor,
+        now: Timestamp,
+    ) -> Result<ReviewChange, StoreError>;
+
+    /// The display name of the brand with this slug, if there is one.
+    async fn brand_name(&self, slug: &BrandSlug) -> Result<Option<String>, StoreError>;
 }
 
 /// Opens the database a URL names, applying migrations. `sqlite://PATH` (created if

@@ -9,10 +9,13 @@
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
     next_check_at, etag, last_modified, error_count, last_error, last_success_at";
 
-pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands (slug, name, terms, exclude, updated_at)
-    VALUES ($1, $2, $3, $4, $5)
+pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
+    (slug, name, terms, exclude, updated_at, auto_approve_min_rating, auto_approve_min_positive)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (slug) DO UPDATE SET name = excluded.name, terms = excluded.terms,
-        exclude = excluded.exclude, updated_at = excluded.updated_at";
+        exclude = excluded.exclude, updated_at = excluded.updated_at,
+        auto_approve_min_rating = excluded.auto_approve_min_rating,
+        auto_approve_min_positive = excluded.auto_approve_min_positive";
 
 pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources (name, kind, url, every_secs, updated_at)
     VALUES ($1, $2, $3, $4, $5)
@@ -174,6 +177,8 @@ macro_rules! impl_store {
                         .bind(json(&terms))
                         .bind(json(&exclude))
                         .bind(now.as_millis())
+                        .bind(b.auto_approve.and_then(|r| r.min_rating()))
+                        .bind(b.auto_approve.and_then(|r| r.min_positive()))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -372,6 +377,7 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin().await?;
                 let mut saved = 0;
                 let mut negative = Vec::new();
+                let mut stored = Vec::new();
                 for (id, s) in results {
                     // Write first (see record_crawl), and only while the lease is ours.
                     let held = sqlx::query(RELEASE_CLASSIFY_LEASE)
@@ -398,6 +404,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     saved += 1;
+                    stored.push((*id, s));
                     if s.label == earshot_domain::Label::Negative {
                         negative.push((*id, s));
                     }
@@ -405,6 +412,7 @@ macro_rules! impl_store {
                 if !negative.is_empty() {
                     Self::open_alerts(&mut tx, &negative, now).await?;
                 }
+                Self::open_reviews(&mut tx, &stored, now).await?;
                 tx.commit().await?;
                 Ok(saved)
             }
@@ -812,9 +820,144 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok($crate::AlertChange::Done)
             }
+
+            async fn reviews(
+                &self,
+                q: &$crate::ReviewQuery,
+            ) -> Result<Vec<earshot_domain::Review>, $crate::StoreError> {
+                let rows = sqlx::query($crate::reviews::SELECT_REVIEWS)
+                    .bind(q.status.map(|s| s.as_str()))
+                    .bind(q.brand.as_ref().map(|b| b.as_str()))
+                    .bind(q.before.map(|id| id.0))
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::reviews::review_from_row).collect()
+            }
+
+            async fn review(
+                &self,
+                id: earshot_domain::ReviewId,
+            ) -> Result<Option<earshot_domain::Review>, $crate::StoreError> {
+                let row = sqlx::query($crate::reviews::SELECT_REVIEW)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref()
+                    .map($crate::reviews::review_from_row)
+                    .transpose()
+            }
+
+            async fn decide_review(
+                &self,
+                id: earshot_domain::ReviewId,
+                decision: &$crate::ReviewDecision<'_>,
+                by: &earshot_domain::Actor,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::ReviewChange, $crate::StoreError> {
+                use $crate::reviews::*;
+                let action = decision.action();
+                let (sql, text) = match decision {
+                    $crate::ReviewDecision::Approve { excerpt } => {
+                        (APPROVE_REVIEW, excerpt.map(|e| e.as_str()))
+                    }
+                    $crate::ReviewDecision::Reject { reason } => {
+                        (REJECT_REVIEW, Some(reason.as_str()))
+                    }
+                };
+                let mut tx = self.pool.begin().await?;
+                // Write first: try each status the action may start from. The one that
+                // changes the row is the status the review had.
+                let mut moved = false;
+                for from in action.allowed_from() {
+                    let n = sqlx::query(sql)
+                        .bind(id.0)
+                        .bind(from.as_str())
+                        .bind(text)
+                        .bind(&by.name)
+                        .bind(by.key_id.map(|k| k.0))
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 1 {
+                        moved = true;
+                        break;
+                    }
+                }
+                if moved {
+                    tx.commit().await?;
+                    return Ok(match $crate::Store::review(self, id).await? {
+                        Some(review) => $crate::ReviewChange::Done(Box::new(review)),
+                        None => $crate::ReviewChange::NotFound,
+                    });
+                }
+                let current: Option<String> = sqlx::query_scalar(REVIEW_STATUS)
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                let Some(current) = current else {
+                    return Ok($crate::ReviewChange::NotFound);
+                };
+                let from = earshot_domain::ReviewStatus::parse(&current)
+                    .map_err($crate::shared::corrupt)?;
+                Ok($crate::ReviewChange::Refused(
+                    earshot_domain::InvalidReviewAction { from, action },
+                ))
+            }
+
+            async fn brand_name(
+                &self,
+                slug: &earshot_domain::BrandSlug,
+            ) -> Result<Option<String>, $crate::StoreError> {
+                let name: Option<String> = sqlx::query_scalar($crate::reviews::BRAND_NAME)
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(name)
+            }
         }
 
         impl $store {
+            /// Creates a review for each of these freshly saved sentiments whose mention
+            /// is a review candidate, inside the caller's transaction (which has written
+            /// already, so reading here is safe on SQLite).
+            async fn open_reviews(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                saved: &[(earshot_domain::MentionId, &earshot_domain::Sentiment)],
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::reviews::*;
+                let auto = earshot_domain::AutoApprove::actor();
+                for (id, sentiment) in saved {
+                    let found: Option<(i64, Option<f64>, Option<f64>, Option<f64>)> =
+                        sqlx::query_as(MENTION_FOR_REVIEW)
+                            .bind(id.0)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    let Some((brand_id, rating, min_rating, min_positive)) = found else {
+                        continue;
+                    };
+                    let rule = auto_approve(min_rating, min_positive)?;
+                    let Some(status) = earshot_domain::review_for(sentiment, rating, rule.as_ref())
+                    else {
+                        continue;
+                    };
+                    let approved = status == earshot_domain::ReviewStatus::Approved;
+                    sqlx::query(INSERT_REVIEW)
+                        .bind(id.0)
+                        .bind(brand_id)
+                        .bind(status.as_str())
+                        .bind(approved.then_some(auto.name.as_str()))
+                        .bind(approved.then_some(now.as_millis()))
+                        .bind(now.as_millis())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// Opens an alert for each of these freshly saved negative sentiments that an
             /// active rule matches, inside the caller's transaction (which has written
             /// already, so reading here is safe on SQLite).

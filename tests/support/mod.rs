@@ -145,8 +145,8 @@ pub fn scored(p: [f32; 3], label: Option<Label>, language: &str, model: &str) ->
 }
 
 /// Stores `found` as one crawl of `source` and classifies the new mentions, oldest first,
-/// with `results`, through the real claim and save path (so alert rules apply). Returns
-/// the mentions' ids in that order.
+/// with `results`, through the real claim and save path (so alert rules apply and
+/// reviews are created). Returns the mentions' ids in that order.
 pub async fn crawl_and_classify(
     store: &dyn Store,
     source: &str,
@@ -154,6 +154,12 @@ pub async fn crawl_and_classify(
     results: Vec<Sentiment>,
     at: Timestamp,
 ) -> Vec<MentionId> {
+    crawl(store, source, found, at).await;
+    classify(store, results, at).await
+}
+
+/// Stores `found` as one crawl of `source`.
+pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: Timestamp) {
     let id = store
         .sources()
         .await
@@ -173,6 +179,11 @@ pub async fn crawl_and_classify(
         state: SourceState::default(),
     };
     store.record_crawl(id, "w", &record).await.unwrap();
+}
+
+/// Classifies every unclassified mention, oldest first, with `results` (one each),
+/// through the real claim and save path. Returns the mentions' ids in that order.
+pub async fn classify(store: &dyn Store, results: Vec<Sentiment>, at: Timestamp) -> Vec<MentionId> {
     let jobs = store
         .claim_unclassified(&ClassifyClaim {
             worker: "c",
@@ -206,4 +217,38 @@ pub fn found(brand: &str, key: &str, title: &str, published: Option<Timestamp>) 
         author: Some("olena".to_owned()),
         published_at: published,
     }
+}
+
+/// Gives the mention stored under guid `key` a star rating (normalised to 0..1), as a
+/// review-site parser will when it stores one. The crawler reads no ratings yet (only
+/// feeds are crawled), so tests write the column directly, before classifying.
+pub async fn set_rating(db: &TestDb, key: &str, rating: f64) {
+    let sql = "UPDATE mentions SET rating = $1 WHERE dedup_key = $2";
+    let dedup = earshot_domain::DedupKey::from_guid(key);
+    let done = if db.pg_name.is_some() {
+        let pool = sqlx::PgPool::connect(&db.url)
+            .await
+            .expect("connect to postgres");
+        let done = sqlx::query(sql)
+            .bind(rating)
+            .bind(dedup.as_str())
+            .execute(&pool)
+            .await
+            .expect("set rating");
+        pool.close().await;
+        done.rows_affected()
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url)
+            .await
+            .expect("open sqlite");
+        let done = sqlx::query(sql)
+            .bind(rating)
+            .bind(dedup.as_str())
+            .execute(&pool)
+            .await
+            .expect("set rating");
+        pool.close().await;
+        done.rows_affected()
+    };
+    assert_eq!(done, 1, "one mention has guid {key}");
 }
