@@ -3,15 +3,17 @@
 //! 127.0.0.1; a demo config points at it; Earshot crawls it, classifies what it found,
 //! opens alerts for the clearly negative mentions, shows the results, and keeps serving
 //! the API (and re-crawling on schedule) until Ctrl-C. An admin key for the API is
-//! kept in the demo folder (`admin.key`) and printed.
+//! kept in the demo folder (`admin.key`) and printed. Positive mentions become review
+//! candidates; the demo brand's auto-approve rule approves the surest, and the demo
+//! site has a page (`/reviews.html`) that embeds the review widget from the API.
 
 use crate::cli::DemoArgs;
 use crate::{app, classify, crawl_once, serve, settings};
 use anyhow::Context;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use earshot_domain::{AlertStatus, ApiSecret, KeyName, Role, Timestamp};
-use earshot_store::{AlertQuery, MentionQuery, Store};
+use earshot_domain::{AlertStatus, ApiSecret, KeyName, ReviewStatus, Role, Timestamp};
+use earshot_store::{AlertQuery, MentionQuery, ReviewQuery, Store};
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::net::TcpListener;
@@ -76,6 +78,8 @@ slug = "lumora"
 name = "Lumora"
 terms = ["Lumora", "Люмор*", "lumora.example"]   # Люмор* also matches Люмори, Люморою…
 exclude = ["Lumora Street"]
+# Marketing approves reviews by hand, except the surest: P(positive) of 0.95 or more.
+auto_approve = { min_positive = 0.95 }
 
 # The PR team gets an alert for each negative mention with P(negative) of 0.7 or more.
 [[alert_rules]]
@@ -120,14 +124,14 @@ every = "1m"
 "#;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let api_listener = bind_or_any(args.listen).await?;
+    let listen = api_listener.local_addr()?;
     let site_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .context("starting the demo site")?;
     let site = format!("http://{}", site_listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(site_listener, site_router()).await });
-
-    let api_listener = bind_or_any(args.listen).await?;
-    let listen = api_listener.local_addr()?;
+    let reviews_page = REVIEWS_PAGE.replace("{api}", &format!("http://{listen}"));
+    tokio::spawn(async move { axum::serve(site_listener, site_router(reviews_page)).await });
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating the demo folder {}", args.dir.display()))?;
@@ -194,6 +198,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         if open_alerts.len() == 1 { "" } else { "s" }
     );
 
+    let count = |status| {
+        let store = store.clone();
+        async move {
+            let query = ReviewQuery {
+                status: Some(status),
+                brand: None,
+                before: None,
+                limit: 500,
+            };
+            store.reviews(&query).await.map(|r| r.len())
+        }
+    };
+    let approved = count(ReviewStatus::Approved).await?;
+    let pending = count(ReviewStatus::Pending).await?;
+    println!(
+        "{} review candidates for marketing: {approved} approved, {pending} pending \
+         (the auto-approve rule takes those with P(positive) of 0.95 or more).",
+        approved + pending
+    );
+
     if args.no_serve {
         return Ok(());
     }
@@ -206,11 +230,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          API: http://{listen}/api/v1/mentions?brand=lumora\n\
          Negative mentions: http://{listen}/api/v1/mentions?brand=lumora&sentiment=negative\n\
          Open alerts: http://{listen}/api/v1/alerts?status=open\n\
+         Pending reviews: http://{listen}/api/v1/reviews?status=pending\n\
+         Public review feed (no key): http://{listen}/public/v1/brands/lumora/reviews\n\
+         Review widget on a page: {site}/reviews.html\n\
          Config: {config_shown} (database next to it)\n\nTry:\n  \
          curl -H \"Authorization: Bearer $(cat {key_shown})\" \\\n       \
          'http://{listen}/api/v1/mentions?brand=lumora&limit=5'\n  \
          curl -H \"Authorization: Bearer $(cat {key_shown})\" \\\n       \
          'http://{listen}/api/v1/alerts?status=open&severity=high'\n  \
+         curl -H \"Authorization: Bearer $(cat {key_shown})\" -X POST \\\n       \
+         'http://{listen}/api/v1/reviews/ID/approve'\n  \
          earshot --config {config_shown} mentions --format table\n\n\
          Earshot keeps crawling every minute. Press Ctrl-C to stop.",
         key = key.expose()
@@ -274,37 +303,68 @@ async fn bind_or_any(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     }
 }
 
-/// Serves the bundled files with an ETag, answering 304 to a matching If-None-Match,
-/// so repeated demo crawls show conditional GET at work.
-fn site_router() -> axum::Router {
-    axum::Router::new().fallback(|uri: axum::http::Uri, headers: HeaderMap| async move {
-        let Some((_, content_type, body)) = SITE.iter().find(|(p, _, _)| *p == uri.path()) else {
-            return StatusCode::NOT_FOUND.into_response();
-        };
-        let etag = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::hash::DefaultHasher::new();
-            body.hash(&mut h);
-            format!("\"{:x}\"", h.finish())
-        };
-        if headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            == Some(etag.as_str())
-        {
-            return Response::builder()
-                .status(StatusCode::NOT_MODIFIED)
-                .header(header::ETAG, etag)
-                .body(axum::body::Body::empty())
-                .unwrap_or_default();
+/// A page on the demo site that embeds the review widget from the API (`{api}`): a
+/// company's web page, on another origin than Earshot's.
+const REVIEWS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Lumora: what customers say</title>
+</head>
+<body>
+  <h1>What customers say about Lumora</h1>
+  <p>The reviews below come from Earshot's public feed, through its widget: only reviews
+  that marketing approved (or the auto-approve rule did). Approve more with the API and
+  reload (the feed may be cached for five minutes).</p>
+  <div data-earshot-brand="lumora"></div>
+  <script src="{api}/public/v1/brands/lumora/widget.js" async></script>
+</body>
+</html>
+"#;
+
+/// Serves the bundled files, and `reviews_page` at `/reviews.html`, with an ETag,
+/// answering 304 to a matching If-None-Match, so repeated demo crawls show conditional
+/// GET at work.
+fn site_router(reviews_page: String) -> axum::Router {
+    let reviews_page = axum::body::Bytes::from(reviews_page);
+    axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let reviews_page = reviews_page.clone();
+        async move {
+            let found = match uri.path() {
+                "/reviews.html" => Some(("text/html; charset=utf-8", reviews_page)),
+                path => SITE
+                    .iter()
+                    .find(|(p, _, _)| *p == path)
+                    .map(|(_, ct, body)| (*ct, axum::body::Bytes::from_static(body))),
+            };
+            let Some((content_type, body)) = found else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let etag = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::hash::DefaultHasher::new();
+                body.hash(&mut h);
+                format!("\"{:x}\"", h.finish())
+            };
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
+                return Response::builder()
+                    .status(StatusCode::NOT_MODIFIED)
+                    .header(header::ETAG, etag)
+                    .body(axum::body::Body::empty())
+                    .unwrap_or_default();
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::ETAG, etag.as_str()),
+                ],
+                body,
+            )
+                .into_response()
         }
-        (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::ETAG, etag.as_str()),
-            ],
-            *body,
-        )
-            .into_response()
     })
 }

@@ -7,7 +7,7 @@ mod support;
 
 use earshot_api::{issue_key, AppState};
 use earshot_domain::{AlertRuleSpec, BrandSlug, KeyName, Role, Threshold, Timestamp};
-use earshot_store::{AlertQuery, Store};
+use earshot_store::{AlertQuery, ReviewQuery, Store};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -43,8 +43,9 @@ use Role::{Admin, Marketing, Pr, Viewer};
 /// Everyone, key or not.
 const OPEN: Option<&[Role]> = None;
 
-/// One route: method, path (with `{alert}`, `{rule}`, `{key}`, `{mention}` filled in
-/// with a fresh object per request), body, the status on success, and who may call it.
+/// One route: method, path (with `{alert}`, `{rule}`, `{key}`, `{review}`, `{mention}`
+/// filled in with a fresh object per request), body, the status on success, and who may
+/// call it.
 struct Route {
     method: Method,
     path: &'static str,
@@ -68,6 +69,7 @@ fn routes() -> Vec<Route> {
     const ANY_ROLE: Option<&[Role]> = Some(&[Admin, Pr, Marketing, Viewer]);
     const CORRECTORS: Option<&[Role]> = Some(&[Admin, Pr, Marketing]);
     const PR_DESK: Option<&[Role]> = Some(&[Admin, Pr]);
+    const MARKETING: Option<&[Role]> = Some(&[Admin, Marketing]);
     const ADMIN: Option<&[Role]> = Some(&[Admin]);
     vec![
         r(Method::GET, "/healthz", None, 200, OPEN),
@@ -109,6 +111,49 @@ fn routes() -> Vec<Route> {
             None,
             200,
             PR_DESK,
+        ),
+        r(Method::GET, "/api/v1/reviews", None, 200, MARKETING),
+        r(
+            Method::GET,
+            "/api/v1/reviews/{review}",
+            None,
+            200,
+            MARKETING,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/reviews/{review}/approve",
+            Some(json!({"excerpt": "Acme works"})),
+            200,
+            MARKETING,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/reviews/{review}/reject",
+            Some(json!({"reason": "not about our kettles"})),
+            200,
+            MARKETING,
+        ),
+        r(
+            Method::GET,
+            "/public/v1/brands/acme/reviews",
+            None,
+            200,
+            OPEN,
+        ),
+        r(
+            Method::GET,
+            "/public/v1/brands/acme/widget.js",
+            None,
+            200,
+            OPEN,
+        ),
+        r(
+            Method::OPTIONS,
+            "/public/v1/brands/acme/reviews",
+            None,
+            204,
+            OPEN,
         ),
         r(Method::GET, "/api/v1/alert-rules", None, 200, ADMIN),
         r(
@@ -154,6 +199,7 @@ struct World {
     alerts: Vec<i64>,
     rules: Vec<i64>,
     spare_keys: Vec<i64>,
+    reviews: Vec<i64>,
     mention: i64,
 }
 
@@ -187,6 +233,30 @@ async fn world(db: &TestDb) -> World {
         .await
         .unwrap();
     assert_eq!(alerts.len(), n, "every mention opened an alert");
+    crawl_and_classify(
+        store.as_ref(),
+        "forum",
+        (0..40)
+            .map(|i| found("acme", &format!("q{i}"), &format!("Acme works {i}"), None))
+            .collect(),
+        (0..40)
+            .map(|_| scored([0.02, 0.03, 0.95], None, "en", "m@1"))
+            .collect(),
+        t0,
+    )
+    .await;
+    let reviews = store
+        .reviews(&ReviewQuery {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reviews.len(),
+        40,
+        "every positive mention is a review candidate"
+    );
 
     let mut rules = Vec::new();
     for _ in 0..30 {
@@ -239,13 +309,14 @@ async fn world(db: &TestDb) -> World {
         alerts: alerts.iter().map(|a| a.id.0).collect(),
         rules,
         spare_keys,
+        reviews: reviews.iter().map(|r| r.id.0).collect(),
         mention: mentions[0].0,
     }
 }
 
 /// What must not change when a request is refused, one line per object: every key
-/// (but its last use: a 403 did authenticate), rule, alert with its history, and
-/// correction.
+/// (but its last use: a 403 did authenticate), rule, alert with its history, review,
+/// and correction.
 async fn fingerprint(store: &dyn Store) -> Vec<String> {
     let mut out: Vec<String> = store
         .api_keys()
@@ -273,6 +344,17 @@ async fn fingerprint(store: &dyn Store) -> Vec<String> {
         let (alert, history) = store.alert(a.id).await.unwrap().unwrap();
         out.push(format!("{alert:?} {history:?}"));
     }
+    out.extend(
+        store
+            .reviews(&ReviewQuery {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| format!("{r:?}")),
+    );
     out
 }
 
@@ -376,6 +458,7 @@ fn fill(path: &str, w: &mut World) -> String {
         ("{alert}", &mut w.alerts),
         ("{rule}", &mut w.rules),
         ("{key}", &mut w.spare_keys),
+        ("{review}", &mut w.reviews),
     ] {
         if path.contains(placeholder) {
             let id = ids.pop().expect("the world has enough fresh objects");

@@ -307,6 +307,72 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         "{printed}"
     );
 
+    // Positive mentions became review candidates; the demo's rule approved the surest,
+    // and those (only those) are in the public feed, which needs no key.
+    let reviews: serde_json::Value = http
+        .get(format!("{api}/api/v1/reviews?brand=lumora&limit=500"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reviews = reviews["items"].as_array().unwrap();
+    let positive = items
+        .iter()
+        .filter(|m| m["sentiment"]["label"] == "positive")
+        .count();
+    assert_eq!(
+        reviews.len(),
+        positive,
+        "one candidate per positive mention"
+    );
+    let approved: Vec<i64> = reviews
+        .iter()
+        .filter(|r| r["status"] == "approved")
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert!(reviews
+        .iter()
+        .all(|r| r["status"] == "pending" || r["decided_by"]["name"] == "auto-approve rule"));
+    assert!(
+        printed.contains(&format!(
+            "{} review candidates for marketing: {} approved",
+            positive,
+            approved.len()
+        )),
+        "{printed}"
+    );
+    let feed = http
+        .get(format!("{api}/public/v1/brands/lumora/reviews?limit=100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let feed: serde_json::Value = feed.json().await.unwrap();
+    assert_eq!(feed["selection"], true);
+    let shown: Vec<i64> = feed["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, approved, "the feed shows the approved reviews only");
+    let site = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Demo site: "))
+        .unwrap_or_else(|| panic!("no demo site:\n{printed}"));
+    let page = http
+        .get(format!("{site}reviews.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-earshot-brand=\"lumora\"") && page.contains("/widget.js"));
+
     // Pagination: two pages of 15 then 5, no overlap.
     let p1: serde_json::Value = http
         .get(format!("{api}/api/v1/mentions?limit=15"))

@@ -34,6 +34,7 @@ policies!(
     ReadMentions,
     CorrectSentiment,
     WorkAlerts,
+    ModerateReviews,
     ManageAlertRules,
     ManageKeys
 );

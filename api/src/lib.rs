@@ -4,7 +4,8 @@
 //! failure goes through [`ApiError`], which picks the status code and a JSON body that
 //! says what was wrong, and never leaks internals: bad input is a 4xx, never a 500.
 //! Every `/api/v1` route needs an API key whose role allows it (see `auth`);
-//! `/healthz` and `/readyz` are open.
+//! `/healthz`, `/readyz` and the public review feed and widget under `/public/v1`
+//! (see `public`) are open.
 
 mod alert_rules;
 mod alerts;
@@ -15,6 +16,8 @@ mod health;
 mod keys;
 mod mentions;
 mod paging;
+mod public;
+mod reviews;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
@@ -42,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(alerts::router())
         .merge(alert_rules::router())
         .merge(keys::router())
+        .merge(reviews::router())
+        .merge(public::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

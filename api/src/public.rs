@@ -1,0 +1,329 @@
+//! The public side: `/public/v1/brands/{slug}/reviews`, a brand's approved reviews for
+//! its website, and `/public/v1/brands/{slug}/widget.js`, the script that shows them on
+//! any page. No key is needed: what is here has been approved for publication.
+//!
+//! What a buyer's browser gets is plain text only (anything shaped like an HTML tag is
+//! removed, and the widget sets text with `textContent`), links only when they are
+//! http(s), and the feed says that it is a selection. It carries no AggregateRating
+//! for the brand: a company's ratings of itself are self-serving review markup that
+//! search engines ignore, and an average over hand-picked reviews would misrepresent
+//! all of them.
+//!
+//! Responses are cacheable: a strong ETag (a hash of the body) with `304 Not Modified`
+//! for a matching `If-None-Match`, `Cache-Control: public, max-age=300`, and CORS for
+//! any origin, so a company's own pages, on any domain, can fetch them.
+
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use earshot_domain::{plain_text, BrandSlug, Review, ReviewStatus, Timestamp};
+use earshot_store::{ReviewQuery, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The widget's source: kept in its own file so it can be read and reviewed as script.
+const WIDGET_JS: &str = include_str!("widget.js");
+
+/// Reviews per feed when the client does not say.
+pub(crate) const DEFAULT_FEED_LIMIT: u32 = 20;
+/// The most a feed returns; larger `limit`s are capped to it.
+pub(crate) const MAX_FEED_LIMIT: u32 = 100;
+
+/// How long browsers and caches may keep a response without asking again.
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/public/v1/brands/{slug}/reviews",
+            get(feed).options(preflight),
+        )
+        .route(
+            "/public/v1/brands/{slug}/widget.js",
+            get(widget).options(preflight),
+        )
+        .layer(middleware::map_response(cors))
+}
+
+/// Every public response, errors included, may be read from any origin.
+async fn cors(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("If-None-Match"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A CORS preflight: the headers come from [`cors`].
+async fn preflight() -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    r
+}
+
+/// The query string of the feed.
+#[derive(Debug, Deserialize)]
+struct RawFeedQuery {
+    limit: Option<String>,
+}
+
+/// A brand's public review feed.
+#[derive(Debug, Serialize)]
+struct Feed {
+    brand: FeedBrand,
+    /// Always true: these are reviews the brand chose to show, not all its reviews.
+    selection: bool,
+    notice: String,
+    reviews: Vec<PublicReview>,
+}
+
+#[derive(Debug, Serialize)]
+struct FeedBrand {
+    slug: BrandSlug,
+    name: String,
+}
+
+/// One approved review as the public sees it: plain text only.
+#[derive(Debug, Serialize)]
+struct PublicReview {
+    id: i64,
+    /// The approved excerpt, or the whole review text.
+    text: String,
+    /// Whether `text` is an excerpt of a longer review (the source has the rest).
+    excerpt: bool,
+    title: String,
+    /// The author's display name as the source showed it, when it showed one.
+    author: Option<String>,
+    rating: Option<PublicRating>,
+    /// When it was published (or, when the source gave no date, found).
+    date: Timestamp,
+    source: PublicSource,
+}
+
+#[derive(Debug, Serialize)]
+struct PublicRating {
+    /// Stars out of `out_of`, to one decimal.
+    stars: f64,
+    out_of: u8,
+    /// 0 (one star) to 1 (five stars).
+    normalised: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct PublicSource {
+    name: String,
+    /// The review where it was published; only http(s) links are given.
+    url: Option<String>,
+}
+
+impl From<&Review> for PublicReview {
+    fn from(r: &Review) -> Self {
+        let m = &r.mention;
+        Self {
+            id: r.id.0,
+            text: plain_text(r.published_text()),
+            excerpt: r.excerpt.is_some(),
+            title: plain_text(&m.title),
+            author: m
+                .author
+                .as_deref()
+                .map(plain_text)
+                .filter(|a| !a.is_empty()),
+            rating: m.rating.filter(|r| r.is_finite()).map(|r| {
+                let r = r.clamp(0.0, 1.0);
+                PublicRating {
+                    stars: ((1.0 + 4.0 * r) * 10.0).round() / 10.0,
+                    out_of: 5,
+                    normalised: r,
+                }
+            }),
+            date: m.published_at.unwrap_or(m.discovered_at),
+            source: PublicSource {
+                name: m.source.to_string(),
+                url: m
+                    .url
+                    .as_deref()
+                    .filter(|u| is_web_link(u))
+                    .map(str::to_owned),
+            },
+        }
+    }
+}
+
+/// An absolute http(s) URL with nothing in it that could break out of an attribute.
+fn is_web_link(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The slug in the path, or 404: a malformed slug names no brand either.
+fn brand_slug(raw: Result<Path<String>, PathRejection>) -> Result<BrandSlug, ApiError> {
+    let Path(raw) = raw.map_err(|_| ApiError::NotFound("there is no such brand".to_owned()))?;
+    BrandSlug::parse(&raw).map_err(|_| no_brand(&raw))
+}
+
+fn no_brand(raw: &str) -> ApiError {
+    ApiError::NotFound(format!("there is no brand {raw:?}"))
+}
+
+/// The `limit` parameter: a whole number from 1; above [`MAX_FEED_LIMIT`] it is capped.
+fn feed_limit(raw: Option<&str>) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_FEED_LIMIT),
+        Some(l) => match l.parse::<u64>() {
+            Ok(n) if n >= 1 => {
+                Ok(u32::try_from(n.min(u64::from(MAX_FEED_LIMIT))).unwrap_or(MAX_FEED_LIMIT))
+            }
+            _ => Err(ApiError::BadRequest(format!(
+                "limit {l:?} must be a whole number from 1 (at most {MAX_FEED_LIMIT} are returned)"
+            ))),
+        },
+    }
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    slug: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    raw: Result<Query<RawFeedQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let slug = brand_slug(slug)?;
+    let Query(raw) = raw.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = feed_limit(raw.limit.as_deref())?;
+    let name = state
+        .store
+        .brand_name(&slug)
+        .await?
+        .ok_or_else(|| no_brand(slug.as_str()))?;
+    let reviews = state
+        .store
+        .reviews(&ReviewQuery {
+            status: Some(ReviewStatus::Approved),
+            brand: Some(slug.clone()),
+            before: None,
+            limit,
+        })
+        .await?;
+    let feed = Feed {
+        notice: format!("A selection of reviews approved by {name}; not all reviews."),
+        brand: FeedBrand { slug, name },
+        selection: true,
+        reviews: reviews.iter().map(PublicReview::from).collect(),
+    };
+    // These types always serialise; were one not to, the stored data is at fault.
+    let body = serde_json::to_vec(&feed)
+        .map_err(|e| ApiError::Storage(StoreError::Corrupt(format!("review feed: {e}"))))?;
+    Ok(cacheable(&headers, "application/json", body))
+}
+
+async fn widget(
+    State(state): State<AppState>,
+    slug: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let slug = brand_slug(slug)?;
+    if state.store.brand_name(&slug).await?.is_none() {
+        return Err(no_brand(slug.as_str()));
+    }
+    Ok(cacheable(
+        &headers,
+        "text/javascript; charset=utf-8",
+        WIDGET_JS.as_bytes().to_vec(),
+    ))
+}
+
+/// `body` with a strong ETag and Cache-Control, or `304 Not Modified` when the
+/// request's `If-None-Match` names that ETag (or `*`).
+fn cacheable(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
+    let etag = etag_of(&body);
+    let matched = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        // If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x".
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag);
+    let (status, body) = if matched {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(body))
+    };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    if !matched {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}
+
+/// A strong ETag: the first 128 bits of the body's SHA-256, in hex, quoted.
+fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_links_are_given() {
+        assert!(is_web_link("https://forum.test/t/1"));
+        assert!(is_web_link("HTTP://forum.test/t/1"));
+        assert!(!is_web_link("javascript:alert(1)"));
+        assert!(!is_web_link("https://x.test/a b"));
+        assert!(!is_web_link("data:text/html,hi"));
+    }
+
+    #[test]
+    fn the_limit_is_capped_and_checked() {
+        assert_eq!(feed_limit(None).unwrap(), DEFAULT_FEED_LIMIT);
+        assert_eq!(feed_limit(Some("5")).unwrap(), 5);
+        assert_eq!(feed_limit(Some("100000")).unwrap(), MAX_FEED_LIMIT);
+        assert!(feed_limit(Some("0")).is_err());
+        assert!(feed_limit(Some("ten")).is_err());
+    }
+
+    #[test]
+    fn etags_are_strong_and_follow_the_body() {
+        let a = etag_of(b"{}");
+        assert!(a.starts_with('"') && a.ends_with('"') && a.len() == 34);
+        assert_ne!(a, etag_of(b"{ }"));
+    }
+}
