@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Installs what Earshot's build and tests need on a fresh Debian machine, and starts
-# Postgres for the tests. Safe to run again: each step checks first.
+# Installs what Earshot's build and tests need on a fresh Debian machine. With
+# --with-postgres it also starts Postgres for the tests; with --with-browser it installs
+# the browser test's Chromium, Node and playwright-core. Safe to run again: each step
+# checks first.
 set -euo pipefail
+
+with_postgres=no
+with_browser=no
+for arg in "$@"; do
+    case "$arg" in
+        --with-postgres) with_postgres=yes ;;
+        --with-browser) with_browser=yes ;;
+        *) echo "usage: $0 [--with-postgres] [--with-browser]" >&2; exit 2 ;;
+    esac
+done
 
 need_root() { if [ "$(id -u)" -ne 0 ]; then echo "sudo"; fi; }
 
@@ -19,7 +31,7 @@ fi
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-if [ "${1:-}" = "--with-postgres" ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
+if [ "$with_postgres" = yes ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $(need_root) apt-get install -y -qq "${missing[@]}"
 fi
 
-if [ "${1:-}" = "--with-postgres" ]; then
+if [ "$with_postgres" = yes ]; then
     if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
         echo "==> starting PostgreSQL"
         version=$(ls /etc/postgresql | sort -V | tail -n 1)
@@ -42,4 +54,25 @@ if [ "${1:-}" = "--with-postgres" ]; then
         echo "error: PostgreSQL is not answering on 127.0.0.1:5432; the tests need it (see README)." >&2
         exit 1
     }
+fi
+
+# The browser test (tests/widget_browser.rs): Debian's Chromium, driven by playwright-core
+# (pinned in tests/browser/package-lock.json; it uses /usr/bin/chromium and downloads no
+# browser of its own). EARSHOT_SKIP_BROWSER=1 skips this step and that test.
+if [ "$with_browser" = yes ] && [ "${EARSHOT_SKIP_BROWSER:-}" != "1" ]; then
+    browser_missing=()
+    [ -x /usr/bin/chromium ] || browser_missing+=(chromium)
+    command -v node >/dev/null 2>&1 || browser_missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || browser_missing+=(npm)
+    if [ ${#browser_missing[@]} -gt 0 ]; then
+        echo "==> installing ${browser_missing[*]} (for the browser test)"
+        $(need_root) apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $(need_root) apt-get install -y -qq "${browser_missing[@]}"
+    fi
+    browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+    if [ ! -d "$browser_dir/node_modules/playwright-core" ] \
+        || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules/.package-lock.json" ]; then
+        echo "==> npm ci in tests/browser (playwright-core, for the browser test)"
+        (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
 fi
