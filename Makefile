@@ -9,6 +9,8 @@ demo:
 test:
 	scripts/test.sh
 
-## Ingest benchmark against Python's feedparser (see BENCHMARKS.md).
+## Benchmarks against named peers (see BENCHMARKS.md): ingest against Python's feedparser,
+## sentiment against Python's onnxruntime.
 bench:
 	benches/run-ingest.sh
+	benches/run-sentiment.sh
