@@ -3,7 +3,7 @@
 use crate::settings::Settings;
 use crate::{app, classify};
 use anyhow::Context;
-use earshot_api::AppState;
+use earshot_api::{AppState, ModelProbe};
 use earshot_crawler::crawl::Crawler;
 use earshot_sentiment::worker::Worker;
 use earshot_store::Store;
@@ -48,9 +48,16 @@ pub async fn run_until_shutdown(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let model = worker.as_ref().map(|worker| {
+        let service = worker.service().clone();
+        ModelProbe {
+            key: service.model_key().to_owned(),
+            running: Arc::new(move || service.is_running()),
+        }
+    });
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        AppState { store },
+        AppState { store, model },
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);

@@ -144,7 +144,7 @@ async fn start(db: &TestDb) -> (Api, Api) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(earshot_api::serve(
         listener,
-        AppState { store },
+        AppState::new(store),
         std::future::pending(),
     ));
     let key = |role: Role, name: &str| {

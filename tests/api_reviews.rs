@@ -114,9 +114,7 @@ async fn start(db: &TestDb) -> Api {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(earshot_api::serve(
         listener,
-        AppState {
-            store: store.clone(),
-        },
+        AppState::new(store.clone()),
         std::future::pending(),
     ));
     let name = KeyName::parse("Marketing").unwrap();

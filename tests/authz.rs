@@ -298,9 +298,7 @@ async fn world(db: &TestDb) -> World {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store: store.clone(),
-    };
+    let state = AppState::new(store.clone());
     tokio::spawn(earshot_api::serve(listener, state, std::future::pending()));
     World {
         store,

@@ -280,6 +280,52 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         .iter()
         .all(|m| !m["title"].as_str().unwrap().contains("<b>")));
 
+    // Every mention was classified, and the API filters by sentiment: each label's list is
+    // exactly the mentions with that label, and the three lists cover all 20.
+    assert!(
+        items
+            .iter()
+            .all(|m| m["sentiment"]["model"] == "earshot/e5-small-sentiment@1"),
+        "every demo mention has a sentiment from the default model"
+    );
+    let mut listed = 0;
+    for label in ["negative", "neutral", "positive"] {
+        let page: serde_json::Value = http
+            .get(format!(
+                "{api}/api/v1/mentions?brand=lumora&sentiment={label}&limit=500"
+            ))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut got: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect();
+        let mut want: Vec<i64> = items
+            .iter()
+            .filter(|m| m["sentiment"]["label"] == label)
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "?sentiment={label}");
+        listed += got.len();
+    }
+    assert_eq!(listed, 20);
+    // The demo's posts include clear complaints and clear praise.
+    for label in ["negative", "positive"] {
+        assert!(
+            items.iter().any(|m| m["sentiment"]["label"] == label),
+            "no {label} demo mention"
+        );
+    }
+
     // The demo's rule opened one alert per negative mention with P(negative) ≥ 0.7.
     let alerting = items
         .iter()
@@ -398,6 +444,9 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
 
     let ready = http.get(format!("{api}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["model"]["key"], "earshot/e5-small-sentiment@1");
+    assert_eq!(ready["model"]["status"], "running");
     let bad = http
         .get(format!("{api}/api/v1/mentions?limit=zero"))
         .bearer_auth(&key)

@@ -216,7 +216,7 @@ async fn the_widget_shows_approved_reviews_as_inert_text_in_chromium() {
     let api = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(earshot_api::serve(
         listener,
-        AppState { store },
+        AppState::new(store),
         std::future::pending(),
     ));
     let shop = serve_page(format!(

@@ -45,6 +45,10 @@ pub enum ApiError {
     /// The database is unreachable or failing. The details go to the log, not the client.
     #[error("storage unavailable")]
     Storage(StoreError),
+    /// A part of this process that requests depend on is not working; the message says
+    /// which and what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// The OS could not supply randomness for a new key.
     #[error("no randomness available to make a key; try again")]
     NoRandomness,
@@ -61,7 +65,9 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Storage(_) | Self::NoRandomness => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(_) | Self::Unavailable(_) | Self::NoRandomness => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -76,7 +82,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Storage(_) => "storage_unavailable",
-            Self::NoRandomness => "unavailable",
+            Self::Unavailable(_) | Self::NoRandomness => "unavailable",
         }
     }
 }

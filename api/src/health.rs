@@ -17,8 +17,21 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 when it does not.
+/// The database answers and, when this process runs the sentiment model, the model is
+/// loaded and its thread running; 503 when either is not so.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ping().await.map_err(ApiError::Storage)?;
-    Ok(Json(json!({ "status": "ready", "database": "ok" })))
+    let model = match &state.model {
+        None => json!(null),
+        Some(probe) if (probe.running)() => json!({ "key": probe.key, "status": "running" }),
+        Some(probe) => {
+            return Err(ApiError::Unavailable(format!(
+                "the sentiment model {} has stopped; see the server log and restart Earshot",
+                probe.key
+            )))
+        }
+    };
+    Ok(Json(
+        json!({ "status": "ready", "database": "ok", "model": model }),
+    ))
 }

@@ -35,6 +35,25 @@ pub use extract::MAX_BODY_BYTES;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// This process's sentiment model, for `/readyz`; `None` when it runs none.
+    pub model: Option<ModelProbe>,
+}
+
+impl AppState {
+    /// State for an API that runs no sentiment model of its own.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, model: None }
+    }
+}
+
+/// What `/readyz` can ask of the sentiment model running in this process. (The API does
+/// not depend on the sentiment crate: the binary wires the two together.)
+#[derive(Clone)]
+pub struct ModelProbe {
+    /// The loaded model's key, `model_id@version`.
+    pub key: String,
+    /// Whether the model can still classify (its thread is running).
+    pub running: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// The whole API, ready to serve.

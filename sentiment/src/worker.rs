@@ -80,6 +80,11 @@ impl Worker {
             .await?)
     }
 
+    /// The service this worker classifies on.
+    pub fn service(&self) -> &Arc<SentimentService> {
+        &self.service
+    }
+
     /// One round: claim a batch, classify it, store it. Returns how many mentions were
     /// stored, or `None` when nothing was left to claim.
     pub async fn round(&self, selection: Selection) -> Result<Option<u64>, WorkerError> {
