@@ -3,7 +3,7 @@
 use crate::app;
 use crate::cli::{Format, MentionsArgs};
 use crate::settings::Settings;
-use earshot_domain::{BrandSlug, Label, Timestamp};
+use earshot_domain::{csv_line, mention_record, BrandSlug, Label, Timestamp, MENTION_CSV_HEADER};
 use earshot_store::MentionQuery;
 
 /// Prints stored mentions, newest first.
@@ -18,52 +18,14 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
         before: None,
         label: args.sentiment.as_deref().map(Label::parse).transpose()?,
         limit: args.limit,
+        ..MentionQuery::default()
     };
     let store = app::open_store(settings).await?;
     let found = store.mentions(&query).await?;
-    let rows: Vec<Vec<String>> = found
-        .iter()
-        .map(|m| {
-            vec![
-                m.id.0.to_string(),
-                m.published_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                m.brand.to_string(),
-                m.source.to_string(),
-                m.matched_term.clone(),
-                m.sentiment
-                    .as_ref()
-                    .map(|s| s.label.to_string())
-                    .unwrap_or_default(),
-                m.sentiment
-                    .as_ref()
-                    .map(|s| format!("{:+.2}", s.score))
-                    .unwrap_or_default(),
-                m.sentiment
-                    .as_ref()
-                    .and_then(|s| s.language.clone())
-                    .unwrap_or_default(),
-                m.title.clone(),
-                m.url.clone().unwrap_or_default(),
-                m.snippet.clone(),
-            ]
-        })
-        .collect();
-    let header = [
-        "id",
-        "published",
-        "brand",
-        "source",
-        "term",
-        "sentiment",
-        "score",
-        "language",
-        "title",
-        "url",
-        "snippet",
-    ];
+    let rows: Vec<Vec<String>> = found.iter().map(mention_record).collect();
     print(
         args.format.format,
-        &header,
+        &MENTION_CSV_HEADER,
         &rows,
         &found,
         &[0, 1, 2, 3, 5, 7, 8],
@@ -113,36 +75,14 @@ pub fn print<T: serde::Serialize>(
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(values)?),
         Format::Csv => {
-            println!(
-                "{}",
-                header
-                    .iter()
-                    .map(|h| csv_field(h))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
+            print!("{}", csv_line(header));
             for row in rows {
-                println!(
-                    "{}",
-                    row.iter()
-                        .map(|c| csv_field(c))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
+                print!("{}", csv_line(row));
             }
         }
         Format::Table => print!("{}", table(header, rows, table_columns)),
     }
     Ok(())
-}
-
-/// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted, quotes doubled.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 /// A plain-text table of the chosen columns, each cell one line and at most 60 characters.
@@ -190,16 +130,4 @@ fn table(header: &[&str], rows: &[Vec<String>], columns: &[usize]) -> String {
         out.push_str("(none)\n");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\"\nbye"), "\"say \"\"hi\"\"\nbye\"");
-    }
 }

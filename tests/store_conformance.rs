@@ -1430,3 +1430,284 @@ async fn the_reviews_story_holds_on_postgres() {
     reviews_story(&db).await;
     db.cleanup().await;
 }
+
+/// The mentions the listing-and-stats story stores, in id order: four from the forum
+/// (three of Acme, one of Globex), then one from the blog, all classified, then one more
+/// from the blog with no date, left unclassified.
+async fn seed_listing(store: &dyn Store) -> Vec<MentionId> {
+    use earshot_domain::Label;
+    use support::{classify, crawl};
+    let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+    let found_at = at("2026-11-23T12:00:00Z");
+    let sources = vec![
+        feed_source(
+            "forum",
+            "https://forum.test/feed.xml",
+            Duration::from_secs(60),
+        ),
+        feed_source(
+            "blog",
+            "https://blog.test/feed.xml",
+            Duration::from_secs(60),
+        ),
+    ];
+    let brands = [acme(), brand("globex", "Globex", &["Globex"], &[])];
+    store
+        .sync_config(&brands, &sources, found_at)
+        .await
+        .unwrap();
+    let p = |l: Label| match l {
+        Label::Negative => [0.8, 0.15, 0.05],
+        Label::Neutral => [0.1, 0.8, 0.1],
+        Label::Positive => [0.05, 0.15, 0.8],
+    };
+    let s = |l: Label, lang: &str| scored(p(l), None, lang, "m@1");
+    let m =
+        |b: &str, k: &str, title: &str, published: &str| mention(b, k, title, Some(at(published)));
+    crawl(
+        store,
+        "forum",
+        vec![
+            m("acme", "f1", "Чайник АКМЕ протікає", "2026-11-19T10:00:00Z"),
+            m(
+                "acme",
+                "f2",
+                "Acme kettle: 100% great_deal",
+                "2026-11-19T23:30:00Z",
+            ),
+            m(
+                "acme",
+                "f3",
+                "Acme kettle: a great deal, fine",
+                "2026-11-20T01:00:00Z",
+            ),
+            m("globex", "g1", "Globex news", "2026-11-19T12:00:00Z"),
+        ],
+        found_at,
+    )
+    .await;
+    crawl(
+        store,
+        "blog",
+        vec![m("acme", "b2", "Огляд: Про Акме", "2026-11-21T05:00:00Z")],
+        found_at,
+    )
+    .await;
+    let mut ids = classify(
+        store,
+        vec![
+            s(Label::Negative, "uk"),
+            s(Label::Positive, "en"),
+            s(Label::Neutral, "en"),
+            s(Label::Positive, "en"),
+            s(Label::Positive, "uk"),
+        ],
+        found_at,
+    )
+    .await;
+    crawl(
+        store,
+        "blog",
+        vec![mention("acme", "b1", "Acme review", None)],
+        found_at,
+    )
+    .await;
+    ids.push(
+        store
+            .mentions(&MentionQuery {
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+            .id,
+    );
+    ids
+}
+
+/// The mention list's source, language and text filters, and the stats: buckets,
+/// labels, sources and net sentiment, on mentions classified through the real path.
+async fn listing_and_stats_story(store: &dyn Store) {
+    use earshot_domain::LanguageCode;
+    use earshot_store::{Bucket, StatsQuery};
+    let ids = seed_listing(store).await;
+    let [f1, f2, f3, _g1, b2, b1] = ids[..] else {
+        panic!("six mentions")
+    };
+    let list = |q: MentionQuery| async move {
+        store
+            .mentions(&MentionQuery { limit: 100, ..q })
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>()
+    };
+    let source = |s: &str| Some(SourceName::parse(s).unwrap());
+    let text = |q: &str| MentionQuery {
+        brand: Some(BrandSlug::parse("acme").unwrap()),
+        text: Some(q.to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(MentionQuery {
+            source: source("blog"),
+            ..Default::default()
+        })
+        .await,
+        [b1, b2]
+    );
+    assert_eq!(
+        list(MentionQuery {
+            source: source("nowhere"),
+            ..Default::default()
+        })
+        .await,
+        []
+    );
+    let uk = Some(LanguageCode::parse("uk").unwrap());
+    assert_eq!(
+        list(MentionQuery {
+            language: uk.clone(),
+            ..Default::default()
+        })
+        .await,
+        [b2, f1]
+    );
+    assert_eq!(
+        list(MentionQuery {
+            language: uk,
+            source: source("forum"),
+            ..Default::default()
+        })
+        .await,
+        [f1]
+    );
+    // ASCII letters ignore case on both backends; the title or the snippet may hold it.
+    assert_eq!(list(text("ACME KETTLE")).await, [f3, f2]);
+    assert_eq!(list(text("— SNIPPET")).await.len(), 5);
+    // %, _ and \ are themselves, not wildcards.
+    assert_eq!(list(text("100%")).await, [f2]);
+    assert_eq!(list(text("t_d")).await, [f2]);
+    assert_eq!(list(text("%")).await, [f2]);
+    assert_eq!(list(text("\\")).await, []);
+    // Cyrillic in its own case matches on both backends; in another case, only on
+    // Postgres, whose LOWER knows every letter (SQLite's knows ASCII only).
+    assert_eq!(list(text("протікає")).await, [f1]);
+    let (exact, folded) = (list(text("Акме")).await, list(text("акме")).await);
+    match store.backend() {
+        earshot_store::Backend::Postgres => {
+            assert_eq!(exact, [b2, f1]);
+            assert_eq!(folded, [b2, f1]);
+        }
+        earshot_store::Backend::Sqlite => {
+            assert_eq!(exact, [b2]);
+            assert_eq!(folded, []);
+        }
+    }
+
+    let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+    let acme = BrandSlug::parse("acme").unwrap();
+    let days = store
+        .stats(&StatsQuery {
+            brand: acme.clone(),
+            from: at("2026-11-19T00:00:00Z"),
+            to: at("2026-11-24T00:00:00Z"),
+            bucket: Bucket::Day,
+        })
+        .await
+        .unwrap();
+    let starts: Vec<String> = days.buckets.iter().map(|b| b.start.to_rfc3339()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-11-19T00:00:00.000Z",
+            "2026-11-20T00:00:00.000Z",
+            "2026-11-21T00:00:00.000Z",
+            "2026-11-22T00:00:00.000Z",
+            "2026-11-23T00:00:00.000Z"
+        ]
+    );
+    let counts = |c: &earshot_store::LabelCounts| {
+        (
+            c.negative,
+            c.neutral,
+            c.positive,
+            c.unclassified,
+            c.total,
+            c.net_sentiment,
+        )
+    };
+    let per_day: Vec<_> = days.buckets.iter().map(|b| counts(&b.counts)).collect();
+    assert_eq!(
+        per_day,
+        [
+            (1, 0, 1, 0, 2, Some(0.0)),
+            (0, 1, 0, 0, 1, Some(0.0)),
+            (0, 0, 1, 0, 1, Some(1.0)),
+            (0, 0, 0, 0, 0, None),
+            (0, 0, 0, 1, 1, None), // the undated one counts when it was found
+        ]
+    );
+    let sources: Vec<_> = days
+        .buckets
+        .iter()
+        .map(|b| b.sources.clone().into_iter().collect::<Vec<_>>())
+        .collect();
+    assert_eq!(sources[0], [("forum".to_owned(), 2)]);
+    assert_eq!(sources[2], [("blog".to_owned(), 1)]);
+    assert!(sources[3].is_empty());
+    assert_eq!(counts(&days.totals), (1, 1, 2, 1, 5, Some(0.25)));
+    assert_eq!(counts(&days.sources["forum"]), (1, 1, 1, 0, 3, Some(0.0)));
+    assert_eq!(counts(&days.sources["blog"]), (0, 0, 1, 1, 2, Some(1.0)));
+
+    // Weeks start on Monday; hours on the hour; `to` is not counted.
+    let weeks = store
+        .stats(&StatsQuery {
+            brand: acme.clone(),
+            from: at("2026-11-19T00:00:00Z"),
+            to: at("2026-11-24T00:00:00Z"),
+            bucket: Bucket::Week,
+        })
+        .await
+        .unwrap();
+    let per_week: Vec<_> = weeks
+        .buckets
+        .iter()
+        .map(|b| (b.start.to_rfc3339(), b.counts.total))
+        .collect();
+    assert_eq!(
+        per_week,
+        [
+            ("2026-11-16T00:00:00.000Z".to_owned(), 4),
+            ("2026-11-23T00:00:00.000Z".to_owned(), 1)
+        ]
+    );
+    let hours = store
+        .stats(&StatsQuery {
+            brand: acme,
+            from: at("2026-11-19T09:30:00Z"),
+            to: at("2026-11-19T23:30:00Z"),
+            bucket: Bucket::Hour,
+        })
+        .await
+        .unwrap();
+    assert_eq!(hours.buckets.len(), 15);
+    assert_eq!(hours.buckets[0].start, at("2026-11-19T09:00:00Z"));
+    assert_eq!(hours.totals.total, 1, "f1 at 10:00, not f2 at 23:30");
+    assert_eq!(hours.buckets[1].counts.negative, 1);
+}
+
+#[tokio::test]
+async fn the_listing_and_stats_story_holds_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    listing_and_stats_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_listing_and_stats_story_holds_on_postgres() {
+    let db = TestDb::postgres().await;
+    listing_and_stats_story(db.store.as_ref()).await;
+    db.cleanup().await;
+}

@@ -7,6 +7,7 @@
 mod access;
 mod alert;
 mod brand;
+mod csv;
 mod mention;
 mod review;
 mod sentiment;
@@ -21,6 +22,7 @@ pub use alert::{
     Transition,
 };
 pub use brand::{Brand, BrandSlug, BrandTerm};
+pub use csv::{csv_field, csv_line, mention_record, MENTION_CSV_HEADER};
 pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
 pub use review::{
     plain_text, review_for, AutoApprove, Excerpt, InvalidReviewAction, Review, ReviewAction,

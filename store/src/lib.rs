@@ -23,8 +23,9 @@ use async_trait::async_trait;
 use earshot_domain::{
     Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
     ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction, InvalidTransition, KeyHash,
-    KeyName, Label, Mention, MentionId, NewMention, Note, Review, ReviewId, ReviewStatus, Role,
-    Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp, Transition,
+    KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note, Review, ReviewId,
+    ReviewStatus, Role, Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp,
+    Transition,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,7 +134,210 @@ pub struct MentionQuery {
     pub before: Option<MentionId>,
     /// Only mentions whose current sentiment has this label.
     pub label: Option<Label>,
+    /// Only mentions from the source with this name (none, if there is no such source).
+    pub source: Option<SourceName>,
+    /// Only mentions whose current sentiment detected this language.
+    pub language: Option<LanguageCode>,
+    /// Only mentions whose title or snippet contains this text, ignoring case: every
+    /// letter's case on Postgres (in a UTF-8 database), ASCII letters' case only on
+    /// SQLite, whose `LOWER` knows no other letters. `%`, `_` and `\` match themselves.
+    pub text: Option<String>,
     pub limit: u32,
+}
+
+/// How wide a [`StatsQuery`]'s buckets are. Buckets are aligned in UTC: hours on the
+/// hour, days at midnight, weeks at midnight on Monday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Hour,
+    Day,
+    Week,
+}
+
+impl Bucket {
+    const HOUR_MS: i64 = 3_600_000;
+    /// 1970-01-05, the first Monday after the epoch, in milliseconds.
+    const FIRST_MONDAY_MS: i64 = 4 * 24 * Self::HOUR_MS;
+
+    pub fn parse(raw: &str) -> Result<Self, earshot_domain::InvalidValue> {
+        match raw {
+            "hour" => Ok(Self::Hour),
+            "day" => Ok(Self::Day),
+            "week" => Ok(Self::Week),
+            _ => Err(earshot_domain::InvalidValue(format!(
+                "bucket {raw:?} must be hour, day or week"
+            ))),
+        }
+    }
+
+    /// The bucket's width in milliseconds.
+    pub fn millis(self) -> i64 {
+        match self {
+            Self::Hour => Self::HOUR_MS,
+            Self::Day => 24 * Self::HOUR_MS,
+            Self::Week => 7 * 24 * Self::HOUR_MS,
+        }
+    }
+
+    /// The start of the bucket `t` falls in (the earliest time, for a time so early
+    /// that its bucket would start before it).
+    pub fn floor(self, t: Timestamp) -> Timestamp {
+        let origin = match self {
+            Self::Week => Self::FIRST_MONDAY_MS,
+            Self::Hour | Self::Day => 0,
+        };
+        let ms = i128::from(t.as_millis());
+        let start = ms - (ms - i128::from(origin)).rem_euclid(i128::from(self.millis()));
+        Timestamp::from_millis(i64::try_from(start).unwrap_or(i64::MIN))
+    }
+
+    /// How many buckets cover `from..to` (at least one).
+    pub fn count(self, from: Timestamp, to: Timestamp) -> i64 {
+        let span = i128::from(to.as_millis()) - i128::from(self.floor(from).as_millis());
+        let width = i128::from(self.millis());
+        i64::try_from(((span + width - 1) / width).max(1)).unwrap_or(i64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn buckets_start_on_the_hour_at_midnight_and_on_mondays() {
+        let t = at("2026-11-19T13:45:00Z"); // a Thursday
+        assert_eq!(Bucket::Hour.floor(t), at("2026-11-19T13:00:00Z"));
+        assert_eq!(Bucket::Day.floor(t), at("2026-11-19T00:00:00Z"));
+        assert_eq!(Bucket::Week.floor(t), at("2026-11-16T00:00:00Z"));
+        assert_eq!(
+            Bucket::Week.floor(at("2026-11-16T00:00:00Z")),
+            at("2026-11-16T00:00:00Z")
+        );
+        assert_eq!(
+            Bucket::Day.floor(at("1969-12-31T23:00:00Z")),
+            at("1969-12-31T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_range_is_covered_by_whole_buckets() {
+        let from = at("2026-11-19T13:45:00Z");
+        assert_eq!(Bucket::Day.count(from, at("2026-11-20T00:00:00Z")), 1);
+        assert_eq!(Bucket::Day.count(from, at("2026-11-20T00:00:01Z")), 2);
+        assert_eq!(Bucket::Hour.count(from, at("2026-11-19T15:00:00Z")), 2);
+        let far = Bucket::Week.count(
+            Timestamp::from_millis(i64::MIN),
+            Timestamp::from_millis(i64::MAX),
+        );
+        assert!(far > 1000);
+    }
+}
+
+/// One brand's mention volume and sentiment over `from..to`, in buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsQuery {
+    pub brand: BrandSlug,
+    /// The first instant counted; the first bucket starts at or before it.
+    pub from: Timestamp,
+    /// The first instant not counted.
+    pub to: Timestamp,
+    pub bucket: Bucket,
+}
+
+/// How many mentions had each final label (after star ratings; corrections do not
+/// count), and the net sentiment they make.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LabelCounts {
+    pub negative: u64,
+    pub neutral: u64,
+    pub positive: u64,
+    /// Mentions not classified yet.
+    pub unclassified: u64,
+    pub total: u64,
+    /// (positive − negative) / classified mentions; `None` when none is classified.
+    pub net_sentiment: Option<f64>,
+}
+
+impl LabelCounts {
+    fn add(&mut self, label: Option<Label>, n: u64) {
+        match label {
+            Some(Label::Negative) => self.negative += n,
+            Some(Label::Neutral) => self.neutral += n,
+            Some(Label::Positive) => self.positive += n,
+            None => self.unclassified += n,
+        }
+        self.total += n;
+        let classified = self.negative + self.neutral + self.positive;
+        self.net_sentiment = (classified > 0)
+            .then(|| (self.positive as f64 - self.negative as f64) / classified as f64);
+    }
+}
+
+/// One bucket of [`Stats`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatsBucket {
+    pub start: Timestamp,
+    #[serde(flatten)]
+    pub counts: LabelCounts,
+    /// Mentions per source name in this bucket (sources with none are left out).
+    pub sources: std::collections::BTreeMap<String, u64>,
+}
+
+/// What [`Store::stats`] answers: every bucket of the range, empty ones included, oldest
+/// first, and the totals over the whole range, also per source. Mentions count at their
+/// published time, or their discovery time when the date is unknown (as `since` does).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stats {
+    pub brand: BrandSlug,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub bucket: Bucket,
+    pub totals: LabelCounts,
+    pub sources: std::collections::BTreeMap<String, LabelCounts>,
+    pub buckets: Vec<StatsBucket>,
+}
+
+impl Stats {
+    /// Builds the stats from grouped counts: (bucket index counted from the first
+    /// bucket, source name, final label, mentions).
+    pub(crate) fn assemble(
+        query: &StatsQuery,
+        groups: impl IntoIterator<Item = (i64, String, Option<Label>, u64)>,
+    ) -> Self {
+        let first = query.bucket.floor(query.from);
+        let mut buckets: Vec<StatsBucket> = (0..query.bucket.count(query.from, query.to))
+            .map(|i| StatsBucket {
+                start: Timestamp::from_millis(first.as_millis() + i * query.bucket.millis()),
+                counts: LabelCounts::default(),
+                sources: Default::default(),
+            })
+            .collect();
+        let mut totals = LabelCounts::default();
+        let mut sources = std::collections::BTreeMap::<String, LabelCounts>::new();
+        for (index, source, label, n) in groups {
+            let Some(bucket) = usize::try_from(index).ok().and_then(|i| buckets.get_mut(i)) else {
+                continue;
+            };
+            bucket.counts.add(label, n);
+            *bucket.sources.entry(source.clone()).or_default() += n;
+            totals.add(label, n);
+            sources.entry(source).or_default().add(label, n);
+        }
+        Stats {
+            brand: query.brand.clone(),
+            from: query.from,
+            to: query.to,
+            bucket: query.bucket,
+            totals,
+            sources,
+            buckets,
+        }
+    }
 }
 
 /// A request to lease mentions for classification, oldest first.
@@ -290,6 +494,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Mentions, newest discovered first.
     async fn mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError>;
+
+    /// One brand's mention volume and sentiment per bucket of `query.from..query.to`
+    /// (see [`Stats`]). The caller bounds the number of buckets ([`Bucket::count`]).
+    async fn stats(&self, query: &StatsQuery) -> Result<Stats, StoreError>;
 
     /// How many mentions are stored in all.
     async fn count_mentions(&self) -> Result<u64, StoreError>;

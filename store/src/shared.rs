@@ -102,9 +102,45 @@ pub(crate) const SELECT_MENTIONS: &str = concat!(
       AND (CAST($2 AS BIGINT) IS NULL OR COALESCE(m.published_at, m.discovered_at) >= $2)
       AND (CAST($3 AS BIGINT) IS NULL OR m.id < $3)
       AND (CAST($5 AS TEXT) IS NULL OR t.label = $5)
+      AND (CAST($6 AS TEXT) IS NULL OR s.name = $6)
+      AND (CAST($7 AS TEXT) IS NULL OR t.language = $7)
+      AND (CAST($8 AS TEXT) IS NULL
+           OR LOWER(m.title) LIKE LOWER($8) ESCAPE '\\'
+           OR LOWER(m.snippet) LIKE LOWER($8) ESCAPE '\\')
     ORDER BY m.id DESC
     LIMIT $4"
 );
+
+/// A `LIKE` pattern (with `ESCAPE '\'`) matching text that contains `text`. The SQL
+/// lowers both sides with the database's own `LOWER`, so they are folded alike: every
+/// letter on Postgres, ASCII letters only on SQLite (where other letters then match in
+/// their exact case, never not at all).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A brand's mentions in `$2..$3` (published, else discovered), grouped by bucket
+/// (counted from `$4`, `$5` milliseconds wide: integer division is exact and the same
+/// on both backends, and never sees a negative number since `$4` is at or before `$2`),
+/// source and final label.
+pub(crate) const SELECT_STATS: &str = "SELECT
+        (COALESCE(m.published_at, m.discovered_at) - $4) / $5, s.name, t.label, COUNT(*)
+    FROM mentions m
+    JOIN brands b ON b.id = m.brand_id
+    JOIN sources s ON s.id = m.source_id
+    LEFT JOIN sentiments t ON t.mention_id = m.id
+    WHERE b.slug = $1
+      AND COALESCE(m.published_at, m.discovered_at) >= $2
+      AND COALESCE(m.published_at, m.discovered_at) < $3
+    GROUP BY 1, 2, 3";
 
 pub(crate) const SELECT_MENTION: &str = concat!(
     "SELECT ",
@@ -325,9 +361,38 @@ macro_rules! impl_store {
                     .bind(q.before.map(|id| id.0))
                     .bind(i64::from(q.limit))
                     .bind(q.label.map(|l| l.as_str()))
+                    .bind(q.source.as_ref().map(|s| s.as_str()))
+                    .bind(q.language.as_ref().map(|l| l.as_str()))
+                    .bind(q.text.as_deref().map($crate::shared::contains_pattern))
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map($crate::shared::mention_from_row).collect()
+            }
+
+            async fn stats(
+                &self,
+                q: &$crate::StatsQuery,
+            ) -> Result<$crate::Stats, $crate::StoreError> {
+                let rows: Vec<(i64, String, Option<String>, i64)> =
+                    sqlx::query_as($crate::shared::SELECT_STATS)
+                        .bind(q.brand.as_str())
+                        .bind(q.from.as_millis())
+                        .bind(q.to.as_millis())
+                        .bind(q.bucket.floor(q.from).as_millis())
+                        .bind(q.bucket.millis())
+                        .fetch_all(&self.pool)
+                        .await?;
+                let groups = rows
+                    .into_iter()
+                    .map(|(bucket, source, label, n)| {
+                        let label = label
+                            .map(|l| earshot_domain::Label::parse(&l))
+                            .transpose()
+                            .map_err($crate::shared::corrupt)?;
+                        Ok((bucket, source, label, $crate::shared::unsigned(n)))
+                    })
+                    .collect::<Result<Vec<_>, $crate::StoreError>>()?;
+                Ok($crate::Stats::assemble(q, groups))
             }
 
             async fn count_mentions(&self) -> Result<u64, $crate::StoreError> {
