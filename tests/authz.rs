@@ -76,6 +76,20 @@ fn routes() -> Vec<Route> {
         r(Method::GET, "/readyz", None, 200, OPEN),
         r(Method::GET, "/api/v1/mentions", None, 200, ANY_ROLE),
         r(
+            Method::GET,
+            "/api/v1/mentions?source=forum&language=en&q=acme&format=csv",
+            None,
+            200,
+            ANY_ROLE,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/stats?brand=acme&from=7d&bucket=hour",
+            None,
+            200,
+            ANY_ROLE,
+        ),
+        r(
             Method::POST,
             "/api/v1/mentions/{mention}/sentiment",
             Some(json!({"label": "positive"})),

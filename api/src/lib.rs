@@ -18,6 +18,7 @@ mod mentions;
 mod paging;
 mod public;
 mod reviews;
+mod stats;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alert_rules::router())
         .merge(keys::router())
         .merge(reviews::router())
+        .merge(stats::router())
         .merge(public::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

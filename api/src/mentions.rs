@@ -2,6 +2,12 @@
 //! pagination by discovery id (older posts can be found later, so published dates
 //! would skip them). `POST /api/v1/mentions/{id}/sentiment`: a person's correction of a
 //! mention's sentiment, stored beside the model's result.
+//!
+//! The list filters by brand, source, language, label, time and text (`q`), and with
+//! `format=csv` answers with the same page as CSV, in the columns `earshot mentions
+//! --format csv` prints (one writer serves both). A source name that is well formed but
+//! unknown gives an empty list, as an unknown brand slug does: a source retired from the
+//! config still has its mentions, and a list is no place to say which names exist.
 
 use crate::auth::{Caller, CorrectSentiment, ReadMentions};
 use crate::extract::{JsonBody, PathId};
@@ -9,9 +15,14 @@ use crate::paging::{self, Page};
 use crate::{ApiError, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use earshot_domain::{BrandSlug, Label, Mention, MentionId, Timestamp};
+use earshot_domain::{
+    csv_line, mention_record, BrandSlug, Label, LanguageCode, Mention, MentionId, SourceName,
+    Timestamp, MENTION_CSV_HEADER,
+};
 use earshot_store::MentionQuery;
 use serde::Deserialize;
 
@@ -29,17 +40,72 @@ struct RawQuery {
     cursor: Option<String>,
     limit: Option<String>,
     sentiment: Option<String>,
+    source: Option<String>,
+    language: Option<String>,
+    q: Option<String>,
+    format: Option<String>,
+}
+
+/// The longest `q` accepted, in characters.
+const MAX_Q_CHARS: usize = 200;
+
+/// How a list is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        match raw {
+            None | Some("json") => Ok(Self::Json),
+            Some("csv") => Ok(Self::Csv),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "format {other:?} must be json or csv"
+            ))),
+        }
+    }
 }
 
 async fn list(
     _: Caller<ReadMentions>,
     State(state): State<AppState>,
     raw: Result<Query<RawQuery>, QueryRejection>,
-) -> Result<Json<Page<Mention>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(raw) = raw.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let format = Format::parse(raw.format.as_deref())?;
     let query = parse(raw, Timestamp::now())?;
     let items = state.store.mentions(&query).await?;
-    Ok(Json(Page::new(items, query.limit, |m| m.id.0)))
+    let page = Page::new(items, query.limit, |m| m.id.0);
+    Ok(match format {
+        Format::Json => Json(page).into_response(),
+        Format::Csv => csv(page),
+    })
+}
+
+/// A page as CSV: a header row, then one row per mention. The next page's cursor, if
+/// there is one, is in the `X-Next-Cursor` header.
+fn csv(page: Page<Mention>) -> Response {
+    let mut body = csv_line(&MENTION_CSV_HEADER);
+    for m in &page.items {
+        body.push_str(&csv_line(&mention_record(m)));
+    }
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Some(cursor) = page
+        .next_cursor
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        response.headers_mut().insert("x-next-cursor", cursor);
+    }
+    response
 }
 
 /// The body of a sentiment correction.
@@ -86,12 +152,36 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
         .sentiment
         .map(|l| Label::parse(&l).map_err(|e| bad(e.0)))
         .transpose()?;
+    let source = raw
+        .source
+        .map(|s| SourceName::parse(&s).map_err(|e| bad(e.0)))
+        .transpose()?;
+    let language = raw
+        .language
+        .map(|l| LanguageCode::parse(&l).map_err(|e| bad(e.0)))
+        .transpose()?;
+    let text = raw
+        .q
+        .map(|q| {
+            let n = q.chars().count();
+            if (1..=MAX_Q_CHARS).contains(&n) && !q.trim().is_empty() {
+                Ok(q)
+            } else {
+                Err(bad(format!(
+                    "q must be 1 to {MAX_Q_CHARS} characters of text to search for"
+                )))
+            }
+        })
+        .transpose()?;
     let limit = paging::limit(raw.limit.as_deref())?;
     Ok(MentionQuery {
         brand,
         since,
         before,
         label,
+        source,
+        language,
+        text,
         limit,
     })
 }
@@ -112,6 +202,10 @@ mod tests {
             cursor: cursor.map(Into::into),
             limit: limit.map(Into::into),
             sentiment: None,
+            source: None,
+            language: None,
+            q: None,
+            format: None,
         }
     }
 
@@ -141,6 +235,34 @@ mod tests {
                     ..raw(None, None, None, None)
                 },
                 "sentiment",
+            ),
+            (
+                RawQuery {
+                    source: Some("no such/source".into()),
+                    ..raw(None, None, None, None)
+                },
+                "source",
+            ),
+            (
+                RawQuery {
+                    language: Some("english".into()),
+                    ..raw(None, None, None, None)
+                },
+                "language",
+            ),
+            (
+                RawQuery {
+                    q: Some(" ".into()),
+                    ..raw(None, None, None, None)
+                },
+                "q must",
+            ),
+            (
+                RawQuery {
+                    q: Some("x".repeat(201)),
+                    ..raw(None, None, None, None)
+                },
+                "q must",
             ),
         ] {
             let e = parse(r, now).unwrap_err();
