@@ -1652,14 +1652,25 @@ async fn listing_and_stats_story(store: &dyn Store) {
     let sources: Vec<_> = days
         .buckets
         .iter()
-        .map(|b| b.sources.clone().into_iter().collect::<Vec<_>>())
+        .map(|b| {
+            b.sources
+                .iter()
+                .map(|(s, n)| (s.as_str(), *n))
+                .collect::<Vec<_>>()
+        })
         .collect();
-    assert_eq!(sources[0], [("forum".to_owned(), 2)]);
-    assert_eq!(sources[2], [("blog".to_owned(), 1)]);
+    assert_eq!(sources[0], [("forum", 2)]);
+    assert_eq!(sources[2], [("blog", 1)]);
     assert!(sources[3].is_empty());
     assert_eq!(counts(&days.totals), (1, 1, 2, 1, 5, Some(0.25)));
-    assert_eq!(counts(&days.sources["forum"]), (1, 1, 1, 0, 3, Some(0.0)));
-    assert_eq!(counts(&days.sources["blog"]), (0, 0, 1, 1, 2, Some(1.0)));
+    assert_eq!(
+        counts(&days.sources[&SourceName::parse("forum").unwrap()]),
+        (1, 1, 1, 0, 3, Some(0.0))
+    );
+    assert_eq!(
+        counts(&days.sources[&SourceName::parse("blog").unwrap()]),
+        (0, 0, 1, 1, 2, Some(1.0))
+    );
 
     // Weeks start on Monday; hours on the hour; `to` is not counted.
     let weeks = store

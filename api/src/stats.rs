@@ -86,11 +86,7 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<StatsQuery, ApiError> {
     if bucket.count(from, to) > MAX_BUCKETS {
         return Err(bad(format!(
             "from..to spans more than {MAX_BUCKETS} buckets of a {}: narrow it or use a wider bucket",
-            match bucket {
-                Bucket::Hour => "hour",
-                Bucket::Day => "day",
-                Bucket::Week => "week",
-            }
+            bucket.as_str()
         )));
     }
     Ok(StatsQuery {

@@ -171,6 +171,14 @@ impl Bucket {
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+        }
+    }
+
     /// The bucket's width in milliseconds.
     pub fn millis(self) -> i64 {
         match self {
@@ -285,7 +293,7 @@ pub struct StatsBucket {
     #[serde(flatten)]
     pub counts: LabelCounts,
     /// Mentions per source name in this bucket (sources with none are left out).
-    pub sources: std::collections::BTreeMap<String, u64>,
+    pub sources: std::collections::BTreeMap<SourceName, u64>,
 }
 
 /// What [`Store::stats`] answers: every bucket of the range, empty ones included, oldest
@@ -298,7 +306,7 @@ pub struct Stats {
     pub to: Timestamp,
     pub bucket: Bucket,
     pub totals: LabelCounts,
-    pub sources: std::collections::BTreeMap<String, LabelCounts>,
+    pub sources: std::collections::BTreeMap<SourceName, LabelCounts>,
     pub buckets: Vec<StatsBucket>,
 }
 
@@ -307,7 +315,7 @@ impl Stats {
     /// bucket, source name, final label, mentions).
     pub(crate) fn assemble(
         query: &StatsQuery,
-        groups: impl IntoIterator<Item = (i64, String, Option<Label>, u64)>,
+        groups: impl IntoIterator<Item = (i64, SourceName, Option<Label>, u64)>,
     ) -> Self {
         let first = query.bucket.floor(query.from);
         let mut buckets: Vec<StatsBucket> = (0..query.bucket.count(query.from, query.to))
@@ -318,7 +326,7 @@ impl Stats {
             })
             .collect();
         let mut totals = LabelCounts::default();
-        let mut sources = std::collections::BTreeMap::<String, LabelCounts>::new();
+        let mut sources = std::collections::BTreeMap::<SourceName, LabelCounts>::new();
         for (index, source, label, n) in groups {
             let Some(bucket) = usize::try_from(index).ok().and_then(|i| buckets.get_mut(i)) else {
                 continue;

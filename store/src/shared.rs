@@ -389,7 +389,12 @@ macro_rules! impl_store {
                             .map(|l| earshot_domain::Label::parse(&l))
                             .transpose()
                             .map_err($crate::shared::corrupt)?;
-                        Ok((bucket, source, label, $crate::shared::unsigned(n)))
+                        Ok((
+                            bucket,
+                            $crate::shared::source_name(source)?,
+                            label,
+                            $crate::shared::unsigned(n),
+                        ))
                     })
                     .collect::<Result<Vec<_>, $crate::StoreError>>()?;
                 Ok($crate::Stats::assemble(q, groups))
