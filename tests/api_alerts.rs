@@ -8,76 +8,12 @@ use earshot_api::{issue_key, AppState};
 use earshot_domain::{
     AlertRuleSpec, BrandSlug, KeyName, Label, LanguageCode, Role, SourceName, Threshold, Timestamp,
 };
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{acme, brand, crawl_and_classify, feed_source, found, scored, TestDb};
-
-/// A client holding one key, against one server.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"))
-        };
-        (status, value)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    /// A raw request: any body, any Content-Type.
-    async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .body(body);
-        if let Some(ct) = content_type {
-            req = req.header("content-type", ct);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    fn with_key(&self, key: &str) -> Api {
-        Api {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            key: key.to_owned(),
-        }
-    }
-}
+use support::{
+    acme, brand, crawl_and_classify, feed_source, found, scored, ApiClient as Api, TestDb,
+};
 
 /// Acme with a forum and a news feed; a config rule for Acme (0.7) and one for Globex
 /// from the news feed in Ukrainian (0.5); five classified mentions, three of which open
@@ -157,12 +93,7 @@ async fn start(db: &TestDb) -> (Api, Api) {
             secret.expose().to_owned()
         }
     };
-    let http = reqwest::Client::new();
-    let pr = Api {
-        http: http.clone(),
-        base: base.clone(),
-        key: key(Role::Pr, "PR desk").await,
-    };
+    let pr = Api::new(base.clone(), key(Role::Pr, "PR desk").await);
     let admin = pr.with_key(&key(Role::Admin, "ops").await);
     (pr, admin)
 }

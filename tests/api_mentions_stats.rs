@@ -11,45 +11,20 @@ use earshot_store::Backend;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
-use support::{acme, brand, crawl_and_classify, feed_source, found, scored, TestDb};
+use support::{
+    acme, brand, crawl_and_classify, feed_source, found, scored, ApiClient as Api, TestDb,
+};
 
-/// A viewer's client (the least role that reads mentions) against one server.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    async fn send(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let resp = self.send(path).await;
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let value = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"));
-        (status, value)
-    }
-
-    /// The ids of the mentions a list answers with, in order.
-    async fn ids(&self, path: &str) -> Vec<i64> {
-        let (status, page) = self.get(path).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {page}");
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_i64().unwrap())
-            .collect()
-    }
+/// The ids of the mentions a list answers with, in order.
+async fn ids(api: &Api, path: &str) -> Vec<i64> {
+    let (status, page) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
 }
 
 /// `text` percent-encoded for a query string.
@@ -133,11 +108,7 @@ async fn start(db: &TestDb) -> Api {
     let (_, secret) = issue_key(store.as_ref(), &name, Role::Viewer, Timestamp::now())
         .await
         .unwrap();
-    Api {
-        http: reqwest::Client::new(),
-        base,
-        key: secret.expose().to_owned(),
-    }
+    Api::new(base, secret.expose())
 }
 
 /// Reads CSV back (RFC 4180: quoted fields may hold commas, doubled quotes and line
@@ -173,34 +144,36 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 async fn filters_and_csv(db: &TestDb) {
     let api = start(db).await;
     let list = "/api/v1/mentions?brand=acme";
-    assert_eq!(api.ids(&format!("{list}&source=news")).await, [6, 4]);
-    assert_eq!(api.ids("/api/v1/mentions?source=news").await, [6, 5, 4]);
+    assert_eq!(ids(&api, &format!("{list}&source=news")).await, [6, 4]);
+    assert_eq!(ids(&api, "/api/v1/mentions?source=news").await, [6, 5, 4]);
     // A well-formed name that no source has lists nothing.
     assert_eq!(
-        api.ids("/api/v1/mentions?source=retired-feed").await,
+        ids(&api, "/api/v1/mentions?source=retired-feed").await,
         Vec::<i64>::new()
     );
-    assert_eq!(api.ids(&format!("{list}&language=uk")).await, [4, 1]);
+    assert_eq!(ids(&api, &format!("{list}&language=uk")).await, [4, 1]);
     assert_eq!(
-        api.ids(&format!("{list}&language=UK&source=forum")).await,
+        ids(&api, &format!("{list}&language=UK&source=forum")).await,
         [1]
     );
     assert_eq!(
-        api.ids(&format!("{list}&language=en&sentiment=positive"))
-            .await,
+        ids(&api, &format!("{list}&language=en&sentiment=positive")).await,
         [2]
     );
-    assert_eq!(api.ids(&format!("{list}&q=ACME%20KETTLE")).await, [2]);
+    assert_eq!(ids(&api, &format!("{list}&q=ACME%20KETTLE")).await, [2]);
     assert_eq!(
-        api.ids(&format!("{list}&q={}", enc("\"the best\""))).await,
+        ids(&api, &format!("{list}&q={}", enc("\"the best\""))).await,
         [2]
     );
-    assert_eq!(api.ids(&format!("{list}&q=%25")).await, Vec::<i64>::new());
-    assert_eq!(api.ids(&format!("{list}&q={}", enc("протікає"))).await, [1]);
+    assert_eq!(ids(&api, &format!("{list}&q=%25")).await, Vec::<i64>::new());
+    assert_eq!(
+        ids(&api, &format!("{list}&q={}", enc("протікає"))).await,
+        [1]
+    );
     // Cyrillic: each letter's case is ignored on Postgres; SQLite's LOWER knows ASCII
     // letters only, so there Cyrillic matches in its own case.
-    let exact = api.ids(&format!("{list}&q={}", enc("Акме"))).await;
-    let other_case = api.ids(&format!("{list}&q={}", enc("аКМЕ"))).await;
+    let exact = ids(&api, &format!("{list}&q={}", enc("Акме"))).await;
+    let other_case = ids(&api, &format!("{list}&q={}", enc("аКМЕ"))).await;
     match db.store.backend() {
         Backend::Postgres => {
             assert_eq!(exact, [4, 1]);
@@ -213,7 +186,9 @@ async fn filters_and_csv(db: &TestDb) {
     }
 
     // The same list as CSV, read back: a header row, then one row per mention.
-    let resp = api.send(&format!("{list}&format=csv")).await;
+    let resp = api
+        .send(reqwest::Method::GET, &format!("{list}&format=csv"), None)
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(resp.headers().get("x-next-cursor").is_none());
@@ -232,7 +207,11 @@ async fn filters_and_csv(db: &TestDb) {
     assert_eq!(rows[5][column("language")], "uk");
     // Filters and pages apply to CSV too; the next page's cursor is a header.
     let resp = api
-        .send(&format!("{list}&format=csv&language=uk&limit=1"))
+        .send(
+            reqwest::Method::GET,
+            &format!("{list}&format=csv&language=uk&limit=1"),
+            None,
+        )
         .await;
     assert_eq!(resp.headers()["x-next-cursor"], "4");
     let rows = parse_csv(&resp.text().await.unwrap());

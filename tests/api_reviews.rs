@@ -8,71 +8,12 @@ mod support;
 
 use earshot_api::{issue_key, AppState};
 use earshot_domain::{KeyName, Role, Timestamp};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{acme, classify, crawl, feed_source, found, scored, set_rating, TestDb};
-
-/// A marketing key's client against one server, and an anonymous one.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"))
-        };
-        (status, value)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call(Method::POST, path, body).await
-    }
-
-    /// A raw POST: any body, any Content-Type.
-    async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    /// A request with no key at all, as a visitor's browser makes it.
-    async fn public(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        req.send().await.unwrap()
-    }
-}
+use support::{
+    acme, classify, crawl, feed_source, found, scored, set_rating, ApiClient as Api, TestDb,
+};
 
 /// Acme with a forum; four positive posts (one rated 4 of 5 stars, one whose text holds
 /// markup), a negative one and a negative one rated 1 star. Returns a marketing key's
@@ -121,11 +62,7 @@ async fn start(db: &TestDb) -> Api {
     let (_, secret) = issue_key(store.as_ref(), &name, Role::Marketing, Timestamp::now())
         .await
         .unwrap();
-    Api {
-        http: reqwest::Client::new(),
-        base,
-        key: secret.expose().to_owned(),
-    }
+    Api::new(base, secret.expose())
 }
 
 fn ids(page: &Value) -> Vec<i64> {
@@ -168,7 +105,7 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
     let (status, r1) = api
         .post(
             "/api/v1/reviews/1/approve",
-            Some(json!({"excerpt": "Love my Acme kettle"})),
+            json!({"excerpt": "Love my Acme kettle"}),
         )
         .await;
     assert_eq!(status, 200, "{r1}");
@@ -179,7 +116,7 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
     let (status, err) = api
         .post(
             "/api/v1/reviews/2/approve",
-            Some(json!({"excerpt": "Acme anvil: the best"})),
+            json!({"excerpt": "Acme anvil: the best"}),
         )
         .await;
     assert_eq!(status, 400, "{err}");
@@ -190,20 +127,20 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
         r2["status"], "pending",
         "a refused approval changes nothing"
     );
-    let (status, r2) = api.post("/api/v1/reviews/2/approve", None).await;
+    let (status, r2) = api.post_empty("/api/v1/reviews/2/approve").await;
     assert_eq!(
         (status.as_u16(), &r2["excerpt"]),
         (200, &Value::Null),
         "{r2}"
     );
-    let (status, r3) = api.post("/api/v1/reviews/3/approve", Some(json!({}))).await;
+    let (status, r3) = api.post("/api/v1/reviews/3/approve", json!({})).await;
     assert_eq!(status, 200, "{r3}");
 
     // Reject with a reason; an approved review can be withdrawn the same way.
     let (status, r4) = api
         .post(
             "/api/v1/reviews/4/reject",
-            Some(json!({"reason": "Mentions a competitor"})),
+            json!({"reason": "Mentions a competitor"}),
         )
         .await;
     assert_eq!(status, 200, "{r4}");
@@ -214,7 +151,7 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
     let (status, r2) = api
         .post(
             "/api/v1/reviews/2/reject",
-            Some(json!({"reason": "The customer asked us to take it down"})),
+            json!({"reason": "The customer asked us to take it down"}),
         )
         .await;
     assert_eq!(
@@ -236,7 +173,7 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
         ),
         ("/api/v1/reviews/1/approve", None, "already approved"),
     ] {
-        let (status, err) = api.post(path, body).await;
+        let (status, err) = api.call(Method::POST, path, body).await;
         assert_eq!(status, 409, "{path}: {err}");
         assert_eq!(err["error"]["code"], "conflict");
         assert!(message(&err).contains(why), "{path}: {err}");
@@ -289,7 +226,7 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
             "positive whole number",
         ),
     ] {
-        let (status, err) = api.post(path, body.clone()).await;
+        let (status, err) = api.call(Method::POST, path, body.clone()).await;
         assert_eq!(status.as_u16(), code, "{path} {body:?}: {err}");
         assert!(message(&err).contains(word), "{path} {body:?}: {err}");
     }
@@ -304,13 +241,19 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
         assert_eq!(status, 400, "{query}: {err}");
     }
     let (status, _) = api
-        .raw("/api/v1/reviews/5/reject", "text/plain", b"no".to_vec())
+        .raw(
+            Method::POST,
+            "/api/v1/reviews/5/reject",
+            Some("text/plain"),
+            b"no".to_vec(),
+        )
         .await;
     assert_eq!(status, 415);
     let (status, _) = api
         .raw(
+            Method::POST,
             "/api/v1/reviews/5/approve",
-            "application/json",
+            Some("application/json"),
             b"{\"excerpt\":".to_vec(),
         )
         .await;
@@ -318,8 +261,9 @@ async fn marketing_approves_with_excerpts_and_rejects_with_reasons() {
     let huge = format!("{{\"reason\": \"{}\"}}", "x".repeat(70_000));
     let (status, _) = api
         .raw(
+            Method::POST,
             "/api/v1/reviews/5/reject",
-            "application/json",
+            Some("application/json"),
             huge.into_bytes(),
         )
         .await;
@@ -335,12 +279,12 @@ async fn the_public_feed_serves_approved_reviews_as_cacheable_plain_text() {
     let api = start(&db).await;
     api.post(
         "/api/v1/reviews/1/approve",
-        Some(json!({"excerpt": "Love my Acme"})),
+        json!({"excerpt": "Love my Acme"}),
     )
     .await;
-    api.post("/api/v1/reviews/2/approve", None).await;
-    api.post("/api/v1/reviews/3/approve", None).await;
-    api.post("/api/v1/reviews/4/reject", Some(json!({"reason": "no"})))
+    api.post_empty("/api/v1/reviews/2/approve").await;
+    api.post_empty("/api/v1/reviews/3/approve").await;
+    api.post("/api/v1/reviews/4/reject", json!({"reason": "no"}))
         .await;
 
     let path = "/public/v1/brands/acme/reviews";
@@ -418,11 +362,8 @@ async fn the_public_feed_serves_approved_reviews_as_cacheable_plain_text() {
     assert_eq!(resp.status(), 200);
 
     // Withdrawing a review changes the feed and its ETag.
-    api.post(
-        "/api/v1/reviews/3/reject",
-        Some(json!({"reason": "withdrawn"})),
-    )
-    .await;
+    api.post("/api/v1/reviews/3/reject", json!({"reason": "withdrawn"}))
+        .await;
     let resp = api.public(path, &[("if-none-match", &etag)]).await;
     assert_eq!(resp.status(), 200);
     assert_ne!(resp.headers()["etag"].to_str().unwrap(), etag);

@@ -252,3 +252,119 @@ pub async fn set_rating(db: &TestDb, key: &str, rating: f64) {
     };
     assert_eq!(done, 1, "one mention has guid {key}");
 }
+
+/// A client holding one API key, against one Earshot server on 127.0.0.1. Answers come
+/// back as the status and the JSON body (`Null` when the body is empty).
+#[derive(Clone)]
+pub struct ApiClient {
+    pub http: reqwest::Client,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub key: String,
+}
+
+impl ApiClient {
+    pub fn new(base: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.into(),
+            key: key.into(),
+        }
+    }
+
+    /// The same server with another key.
+    pub fn with_key(&self, key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// A request with this key and an optional JSON body, as sent.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        json_answer(path, self.send(method, path, body).await).await
+    }
+
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// A POST with a JSON body.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// A POST with no body at all.
+    pub async fn post_empty(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, None).await
+    }
+
+    /// A raw request with this key: any body, any Content-Type (or none).
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        json_answer(path, req.send().await.unwrap()).await
+    }
+
+    /// A GET with no key at all, as a visitor's browser makes it.
+    pub async fn public(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// The status and JSON body of an answer; a body that is not JSON fails the test.
+async fn json_answer(
+    path: &str,
+    resp: reqwest::Response,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let value = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"))
+    };
+    (status, value)
+}
