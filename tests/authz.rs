@@ -74,6 +74,7 @@ fn routes() -> Vec<Route> {
     vec![
         r(Method::GET, "/healthz", None, 200, OPEN),
         r(Method::GET, "/readyz", None, 200, OPEN),
+        r(Method::GET, "/api/v1/openapi.json", None, 200, OPEN),
         r(Method::GET, "/api/v1/mentions", None, 200, ANY_ROLE),
         r(
             Method::GET,

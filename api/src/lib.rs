@@ -3,9 +3,10 @@
 //! Each resource module exposes its own `router()`; [`router`] merges them. Every
 //! failure goes through [`ApiError`], which picks the status code and a JSON body that
 //! says what was wrong, and never leaks internals: bad input is a 4xx, never a 500.
-//! Every `/api/v1` route needs an API key whose role allows it (see `auth`);
-//! `/healthz`, `/readyz` and the public review feed and widget under `/public/v1`
-//! (see `public`) are open.
+//! Every `/api/v1` route needs an API key whose role allows it (see `auth`), but for
+//! the OpenAPI document at `/api/v1/openapi.json` (see `openapi`); that, `/healthz`,
+//! `/readyz` and the public review feed and widget under `/public/v1` (see `public`)
+//! are open.
 
 mod alert_rules;
 mod alerts;
@@ -15,6 +16,7 @@ mod extract;
 mod health;
 mod keys;
 mod mentions;
+mod openapi;
 mod paging;
 mod public;
 mod reviews;
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reviews::router())
         .merge(stats::router())
         .merge(public::router())
+        .merge(openapi::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
