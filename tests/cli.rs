@@ -17,6 +17,18 @@ fn earshot(dir: &Path, args: &[&str]) -> Output {
         .expect("run earshot")
 }
 
+/// The JSON answer to a GET with an API key.
+async fn get_json(http: &reqwest::Client, url: String, key: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -257,15 +269,12 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401, "mentions need a key");
-    let page: serde_json::Value = http
-        .get(format!("{api}/api/v1/mentions?brand=lumora&limit=500"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = get_json(
+        &http,
+        format!("{api}/api/v1/mentions?brand=lumora&limit=500"),
+        &key,
+    )
+    .await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 20, "the demo site has 20 posts naming Lumora");
     let sources: std::collections::HashSet<&str> = items
@@ -290,17 +299,8 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     );
     let mut listed = 0;
     for label in ["negative", "neutral", "positive"] {
-        let page: serde_json::Value = http
-            .get(format!(
-                "{api}/api/v1/mentions?brand=lumora&sentiment={label}&limit=500"
-            ))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let url = format!("{api}/api/v1/mentions?brand=lumora&sentiment={label}&limit=500");
+        let page = get_json(&http, url, &key).await;
         let mut got: Vec<i64> = page["items"]
             .as_array()
             .unwrap()
@@ -334,15 +334,8 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
                 && m["sentiment"]["probabilities"][0].as_f64().unwrap() >= 0.7 - 1e-6
         })
         .count();
-    let alerts: serde_json::Value = http
-        .get(format!("{api}/api/v1/alerts?limit=500"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: serde_json::Value =
+        get_json(&http, format!("{api}/api/v1/alerts?limit=500"), &key).await;
     assert_eq!(
         alerts["items"].as_array().unwrap().len(),
         alerting,
@@ -355,15 +348,12 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
 
     // Positive mentions became review candidates; the demo's rule approved the surest,
     // and those (only those) are in the public feed, which needs no key.
-    let reviews: serde_json::Value = http
-        .get(format!("{api}/api/v1/reviews?brand=lumora&limit=500"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reviews: serde_json::Value = get_json(
+        &http,
+        format!("{api}/api/v1/reviews?brand=lumora&limit=500"),
+        &key,
+    )
+    .await;
     let reviews = reviews["items"].as_array().unwrap();
     let positive = items
         .iter()
@@ -420,25 +410,15 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     assert!(page.contains("data-earshot-brand=\"lumora\"") && page.contains("/widget.js"));
 
     // Pagination: two pages of 15 then 5, no overlap.
-    let p1: serde_json::Value = http
-        .get(format!("{api}/api/v1/mentions?limit=15"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p1: serde_json::Value =
+        get_json(&http, format!("{api}/api/v1/mentions?limit=15"), &key).await;
     let cursor = p1["next_cursor"].as_str().unwrap();
-    let p2: serde_json::Value = http
-        .get(format!("{api}/api/v1/mentions?limit=15&cursor={cursor}"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p2: serde_json::Value = get_json(
+        &http,
+        format!("{api}/api/v1/mentions?limit=15&cursor={cursor}"),
+        &key,
+    )
+    .await;
     assert_eq!(p2["items"].as_array().unwrap().len(), 5);
     assert!(p2["next_cursor"].is_null());
 
@@ -509,15 +489,7 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
     let http = reqwest::Client::new();
     let start = Instant::now();
     loop {
-        let page: serde_json::Value = http
-            .get(format!("{api}/api/v1/mentions"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: serde_json::Value = get_json(&http, format!("{api}/api/v1/mentions"), &key).await;
         if page["items"].as_array().unwrap().len() == 1 {
             break;
         }

@@ -7,6 +7,27 @@ use earshot_store::{Claim, CrawlRecord, MentionQuery, Store};
 use std::time::Duration;
 use support::{acme, brand, crawl_and_classify, feed_source, found as mention, scored, TestDb};
 
+/// One story as two tests: on a fresh SQLite database and on a fresh Postgres database.
+/// `store:` hands the story the store, `db:` the whole test database.
+macro_rules! on_both_backends {
+    ($sqlite:ident, $postgres:ident, store: $story:ident) => {
+        on_both_backends!(@each $sqlite, sqlite, |db| $story(db.store.as_ref()));
+        on_both_backends!(@each $postgres, postgres, |db| $story(db.store.as_ref()));
+    };
+    ($sqlite:ident, $postgres:ident, db: $story:ident) => {
+        on_both_backends!(@each $sqlite, sqlite, |db| $story(&db));
+        on_both_backends!(@each $postgres, postgres, |db| $story(&db));
+    };
+    (@each $name:ident, $backend:ident, |$db:ident| $run:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            let $db = TestDb::$backend().await;
+            $run.await;
+            $db.cleanup().await;
+        }
+    };
+}
+
 fn record(at: Timestamp, mentions: Vec<NewMention>, state: SourceState) -> CrawlRecord {
     CrawlRecord {
         started_at: at,
@@ -240,19 +261,7 @@ async fn story(store: &dyn Store) {
     );
 }
 
-#[tokio::test]
-async fn the_storage_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_storage_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_storage_story_holds_on_sqlite, the_storage_story_holds_on_postgres, store: story);
 
 #[tokio::test]
 async fn concurrent_claimers_on_postgres_never_share_a_source() {
@@ -478,19 +487,7 @@ async fn sentiment_story(store: &dyn Store) {
     );
 }
 
-#[tokio::test]
-async fn the_sentiment_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    sentiment_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_sentiment_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    sentiment_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_sentiment_story_holds_on_sqlite, the_sentiment_story_holds_on_postgres, store: sentiment_story);
 
 fn new_key<'a>(
     name: &'a earshot_domain::KeyName,
@@ -593,19 +590,7 @@ async fn keys_story(store: &dyn Store) {
     );
 }
 
-#[tokio::test]
-async fn the_keys_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    keys_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_keys_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    keys_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_keys_story_holds_on_sqlite, the_keys_story_holds_on_postgres, store: keys_story);
 
 fn rule(
     brand: &str,
@@ -734,19 +719,7 @@ async fn alert_rules_story(store: &dyn Store) {
     assert_eq!(ids(&store.alert_rules().await.unwrap()), vec![kept.id]);
 }
 
-#[tokio::test]
-async fn the_alert_rules_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    alert_rules_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_alert_rules_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    alert_rules_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_alert_rules_story_holds_on_sqlite, the_alert_rules_story_holds_on_postgres, store: alert_rules_story);
 
 async fn alerts_story(store: &dyn Store) {
     use earshot_domain::{
@@ -1084,19 +1057,7 @@ async fn alerts_story(store: &dyn Store) {
     assert_eq!(alert.mention.correction.unwrap().label, Label::Positive);
 }
 
-#[tokio::test]
-async fn the_alerts_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    alerts_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_alerts_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    alerts_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_alerts_story_holds_on_sqlite, the_alerts_story_holds_on_postgres, store: alerts_story);
 
 #[tokio::test]
 async fn concurrent_actions_on_postgres_move_an_alert_once() {
@@ -1417,19 +1378,7 @@ async fn reviews_story(db: &TestDb) {
     );
 }
 
-#[tokio::test]
-async fn the_reviews_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    reviews_story(&db).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_reviews_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    reviews_story(&db).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_reviews_story_holds_on_sqlite, the_reviews_story_holds_on_postgres, db: reviews_story);
 
 /// The mentions the listing-and-stats story stores, in id order: four from the forum
 /// (three of Acme, one of Globex), then one from the blog, all classified, then one more
@@ -1709,16 +1658,4 @@ async fn listing_and_stats_story(store: &dyn Store) {
     assert_eq!(hours.buckets[1].counts.negative, 1);
 }
 
-#[tokio::test]
-async fn the_listing_and_stats_story_holds_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    listing_and_stats_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
-
-#[tokio::test]
-async fn the_listing_and_stats_story_holds_on_postgres() {
-    let db = TestDb::postgres().await;
-    listing_and_stats_story(db.store.as_ref()).await;
-    db.cleanup().await;
-}
+on_both_backends!(the_listing_and_stats_story_holds_on_sqlite, the_listing_and_stats_story_holds_on_postgres, store: listing_and_stats_story);
