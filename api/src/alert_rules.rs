@@ -107,17 +107,16 @@ async fn update(
     };
     let spec = AlertRuleSpec::new(
         match raw.brand {
-            Some(b) => BrandSlug::parse(&b).map_err(bad)?,
+            Some(b) => BrandSlug::parse(&b)?,
             None => old.spec.brand,
         },
         match raw.threshold {
-            Some(t) => Threshold::new(t).map_err(bad)?,
+            Some(t) => Threshold::new(t)?,
             None => old.spec.threshold,
         },
         sources,
         languages,
-    )
-    .map_err(bad)?;
+    )?;
     match state
         .store
         .update_alert_rule(AlertRuleId(id), &spec, Timestamp::now())
@@ -146,14 +145,13 @@ async fn retire(
 /// A new rule from its raw parts; each error names the bad value.
 fn spec(raw: RawRule) -> Result<AlertRuleSpec, ApiError> {
     AlertRuleSpec::new(
-        BrandSlug::parse(&raw.brand).map_err(bad)?,
+        BrandSlug::parse(&raw.brand)?,
         raw.threshold
-            .map_or(Ok(Threshold::DEFAULT), Threshold::new)
-            .map_err(bad)?,
+            .map_or(Ok(Threshold::DEFAULT), Threshold::new)?,
         parsed(raw.sources.as_deref(), SourceName::parse)?,
         parsed(raw.languages.as_deref(), LanguageCode::parse)?,
     )
-    .map_err(bad)
+    .map_err(ApiError::from)
 }
 
 /// A rule's list as sent (`None`: any), each item parsed.
@@ -163,11 +161,7 @@ fn parsed<T>(
 ) -> Result<Option<Vec<T>>, ApiError> {
     raw.map(|xs| xs.iter().map(|x| parse(x)).collect::<Result<Vec<_>, _>>())
         .transpose()
-        .map_err(bad)
-}
-
-fn bad(e: InvalidValue) -> ApiError {
-    ApiError::BadRequest(e.0)
+        .map_err(ApiError::from)
 }
 
 fn not_found(id: i64) -> ApiError {

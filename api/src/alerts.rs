@@ -49,26 +49,10 @@ async fn list(
 }
 
 fn parse(raw: RawQuery) -> Result<AlertQuery, ApiError> {
-    let bad = |e: earshot_domain::InvalidValue| ApiError::BadRequest(e.0);
     Ok(AlertQuery {
-        status: raw
-            .status
-            .as_deref()
-            .map(AlertStatus::parse)
-            .transpose()
-            .map_err(bad)?,
-        brand: raw
-            .brand
-            .as_deref()
-            .map(BrandSlug::parse)
-            .transpose()
-            .map_err(bad)?,
-        severity: raw
-            .severity
-            .as_deref()
-            .map(Severity::parse)
-            .transpose()
-            .map_err(bad)?,
+        status: raw.status.as_deref().map(AlertStatus::parse).transpose()?,
+        brand: raw.brand.as_deref().map(BrandSlug::parse).transpose()?,
+        severity: raw.severity.as_deref().map(Severity::parse).transpose()?,
         before: paging::cursor(raw.cursor.as_deref())?.map(AlertId),
         limit: paging::limit(raw.limit.as_deref())?,
     })
@@ -145,8 +129,7 @@ async fn act(
     let note = body
         .and_then(|b| b.note)
         .map(|n| Note::parse(&n))
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(e.0))?;
+        .transpose()?;
     let change = state
         .store
         .transition_alert(
@@ -184,18 +167,15 @@ async fn edit(
     State(state): State<AppState>,
     JsonBody(raw): JsonBody<RawEdit>,
 ) -> Result<Json<AlertWithHistory>, ApiError> {
-    let bad = |e: earshot_domain::InvalidValue| ApiError::BadRequest(e.0);
     let edit = AlertEdit {
         assignee: raw
             .assignee
             .map(|a| a.as_deref().map(Assignee::parse).transpose())
-            .transpose()
-            .map_err(bad)?,
+            .transpose()?,
         notes: raw
             .notes
             .map(|n| n.as_deref().map(Note::parse).transpose())
-            .transpose()
-            .map_err(bad)?,
+            .transpose()?,
     };
     if edit.assignee.is_none() && edit.notes.is_none() {
         return Err(ApiError::BadRequest(

@@ -99,6 +99,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A value the client sent that the domain refuses; its message says why.
+impl From<earshot_domain::InvalidValue> for ApiError {
+    fn from(e: earshot_domain::InvalidValue) -> Self {
+        Self::BadRequest(e.0)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({

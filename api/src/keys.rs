@@ -53,8 +53,8 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(raw): JsonBody<RawNewKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let name = KeyName::parse(&raw.name).map_err(|e| ApiError::BadRequest(e.0))?;
-    let role = Role::parse(&raw.role).map_err(|e| ApiError::BadRequest(e.0))?;
+    let name = KeyName::parse(&raw.name)?;
+    let role = Role::parse(&raw.role)?;
     let (key, secret) = issue_key(state.store.as_ref(), &name, role, Timestamp::now()).await?;
     Ok((
         StatusCode::CREATED,

@@ -123,7 +123,7 @@ async fn correct(
     State(state): State<AppState>,
     JsonBody(raw): JsonBody<RawCorrection>,
 ) -> Result<Json<Mention>, ApiError> {
-    let label = Label::parse(&raw.label).map_err(|e| ApiError::BadRequest(e.0))?;
+    let label = Label::parse(&raw.label)?;
     let id = MentionId(id);
     let not_found = || ApiError::NotFound(format!("there is no mention {}", id.0));
     if !state

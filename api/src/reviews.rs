@@ -45,20 +45,9 @@ async fn list(
 }
 
 fn parse(raw: RawQuery) -> Result<ReviewQuery, ApiError> {
-    let bad = |e: earshot_domain::InvalidValue| ApiError::BadRequest(e.0);
     Ok(ReviewQuery {
-        status: raw
-            .status
-            .as_deref()
-            .map(ReviewStatus::parse)
-            .transpose()
-            .map_err(bad)?,
-        brand: raw
-            .brand
-            .as_deref()
-            .map(BrandSlug::parse)
-            .transpose()
-            .map_err(bad)?,
+        status: raw.status.as_deref().map(ReviewStatus::parse).transpose()?,
+        brand: raw.brand.as_deref().map(BrandSlug::parse).transpose()?,
         before: paging::cursor(raw.cursor.as_deref())?.map(ReviewId),
         limit: paging::limit(raw.limit.as_deref())?,
     })
@@ -105,10 +94,7 @@ async fn approve(
         Some(raw) => {
             // The text never changes, so checking it before the decision is race-free.
             let review = state.store.review(id).await?.ok_or_else(|| not_found(id))?;
-            Some(
-                Excerpt::parse(&raw, &review.mention.snippet)
-                    .map_err(|e| ApiError::BadRequest(e.0))?,
-            )
+            Some(Excerpt::parse(&raw, &review.mention.snippet)?)
         }
         None => None,
     };
