@@ -76,13 +76,7 @@ async fn start(db: &TestDb) -> (Api, Api) {
     )
     .await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(
-        listener,
-        AppState::new(store),
-        std::future::pending(),
-    ));
+    let base = support::serve_api(AppState::new(store)).await;
     let key = |role: Role, name: &str| {
         let store = db.store.clone();
         let name = KeyName::parse(name).unwrap();

@@ -51,13 +51,7 @@ async fn start(db: &TestDb) -> Api {
     )
     .await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(
-        listener,
-        AppState::new(store.clone()),
-        std::future::pending(),
-    ));
+    let base = support::serve_api(AppState::new(store.clone())).await;
     let name = KeyName::parse("Marketing").unwrap();
     let (_, secret) = issue_key(store.as_ref(), &name, Role::Marketing, Timestamp::now())
         .await

@@ -311,10 +311,7 @@ async fn world(db: &TestDb) -> World {
         tokens.push((caller, token));
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store.clone());
-    tokio::spawn(earshot_api::serve(listener, state, std::future::pending()));
+    let base = support::serve_api(AppState::new(store.clone())).await;
     World {
         store,
         base,

@@ -111,13 +111,7 @@ async fn serve() -> Served {
         .await
         .unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(
-        listener,
-        AppState::new(store),
-        std::future::pending(),
-    ));
+    let base = support::serve_api(AppState::new(store)).await;
 
     let resp = reqwest::get(format!("{base}/api/v1/openapi.json"))
         .await

@@ -21,9 +21,7 @@ async fn readyz_is_503_once_the_model_has_stopped() {
             },
         }),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(listener, state, std::future::pending()));
+    let url = format!("{}/readyz", support::serve_api(state).await);
 
     let ready = reqwest::get(&url).await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -50,13 +48,10 @@ async fn readyz_is_503_once_the_model_has_stopped() {
 #[tokio::test]
 async fn readyz_without_a_model_reports_none() {
     let db = TestDb::sqlite().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(
-        listener,
-        AppState::new(db.store.clone()),
-        std::future::pending(),
-    ));
+    let url = format!(
+        "{}/readyz",
+        support::serve_api(AppState::new(db.store.clone())).await
+    );
     let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     assert_eq!(body["status"], "ready");
     assert!(body["model"].is_null(), "{body}");

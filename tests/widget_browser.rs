@@ -212,13 +212,7 @@ async fn the_widget_shows_approved_reviews_as_inert_text_in_chromium() {
         .unwrap();
     assert_eq!(pending.len(), 1, "b4 stays pending");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(earshot_api::serve(
-        listener,
-        AppState::new(store),
-        std::future::pending(),
-    ));
+    let api = support::serve_api(AppState::new(store)).await;
     let shop = serve_page(format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>

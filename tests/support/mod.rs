@@ -368,3 +368,12 @@ async fn json_answer(
     };
     (status, value)
 }
+
+/// Serves the API over `state` on a fresh 127.0.0.1 port for the rest of the test, and
+/// returns its base URL, `http://127.0.0.1:PORT`.
+pub async fn serve_api(state: earshot_api::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(earshot_api::serve(listener, state, std::future::pending()));
+    base
+}
