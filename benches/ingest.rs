@@ -1091,7 +1091,7 @@ async fn crawl_three_times(corpus: &Corpus, site: &Site, dir: &Path, rep: usize)
         .await
         .expect("sync the config");
     let fetcher = Fetcher::new(FetchLimits::default()).expect("start the HTTP client");
-    let crawler = Crawler::new(fetcher, &brands, store.clone(), "bench");
+    let crawler = Crawler::new(fetcher, store.clone(), "bench");
 
     let crawl = |what: &'static str| {
         let crawler = crawler.clone();

@@ -7,12 +7,12 @@ mod support;
 
 use earshot_api::{issue_key, AppState};
 use earshot_domain::{AlertRuleSpec, BrandSlug, KeyName, Role, Threshold, Timestamp};
-use earshot_store::{AlertQuery, ReviewQuery, Store};
+use earshot_store::{AlertQuery, Change, ReviewQuery, Store};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{acme, crawl_and_classify, feed_source, found, scored, TestDb};
+use support::{acme, brand, crawl_and_classify, feed_source, found, scored, TestDb};
 
 /// Someone calling the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +43,8 @@ use Role::{Admin, Marketing, Pr, Viewer};
 /// Everyone, key or not.
 const OPEN: Option<&[Role]> = None;
 
-/// One route: method, path (with `{alert}`, `{rule}`, `{key}`, `{review}`, `{mention}`
-/// filled in with a fresh object per request), body, the status on success, and who may
+/// One route: method, path (with `{alert}`, `{rule}`, `{key}`, `{review}`, `{brand}`,
+/// `{source}`, `{mention}` filled in with a fresh object per request), body, the status on success, and who may
 /// call it.
 struct Route {
     method: Method,
@@ -193,6 +193,40 @@ fn routes() -> Vec<Route> {
             204,
             ADMIN,
         ),
+        r(Method::GET, "/api/v1/brands", None, 200, ANY_ROLE),
+        r(Method::GET, "/api/v1/brands/acme", None, 200, ANY_ROLE),
+        r(
+            Method::POST,
+            "/api/v1/brands",
+            Some(json!({"slug": "globex", "name": "Globex", "terms": ["Globex"]})),
+            201,
+            ADMIN,
+        ),
+        r(
+            Method::PATCH,
+            "/api/v1/brands/{brand}",
+            Some(json!({"terms": ["Initech", "Инитек"]})),
+            200,
+            ADMIN,
+        ),
+        r(Method::DELETE, "/api/v1/brands/{brand}", None, 204, ADMIN),
+        r(Method::GET, "/api/v1/sources", None, 200, ANY_ROLE),
+        r(Method::GET, "/api/v1/sources/forum", None, 200, ANY_ROLE),
+        r(
+            Method::POST,
+            "/api/v1/sources",
+            Some(json!({"name": "blog", "url": "https://blog.test/feed"})),
+            201,
+            ADMIN,
+        ),
+        r(
+            Method::PATCH,
+            "/api/v1/sources/{source}",
+            Some(json!({"every_secs": 7200})),
+            200,
+            ADMIN,
+        ),
+        r(Method::DELETE, "/api/v1/sources/{source}", None, 204, ADMIN),
         r(Method::GET, "/api/v1/keys", None, 200, ADMIN),
         r(
             Method::POST,
@@ -205,16 +239,20 @@ fn routes() -> Vec<Route> {
     ]
 }
 
-/// A store with plenty of alerts, API rules and spare keys to act on, one of each per
+/// A store with plenty of alerts, API rules, brands, sources and spare keys to act on, one of each per
 /// request, and the token each caller sends.
 struct World {
     store: Arc<dyn Store>,
     base: String,
     tokens: Vec<(Caller, Option<String>)>,
-    alerts: Vec<i64>,
-    rules: Vec<i64>,
-    spare_keys: Vec<i64>,
-    reviews: Vec<i64>,
+    alerts: Vec<String>,
+    rules: Vec<String>,
+    spare_keys: Vec<String>,
+    reviews: Vec<String>,
+    /// Slugs of brands made through the API.
+    brands: Vec<String>,
+    /// Names of sources made through the API.
+    sources: Vec<String>,
     mention: i64,
 }
 
@@ -277,7 +315,15 @@ async fn world(db: &TestDb) -> World {
     for _ in 0..30 {
         let spec = AlertRuleSpec::new(acme_slug.clone(), Threshold::new(0.75).unwrap(), None, None)
             .unwrap();
-        rules.push(store.create_alert_rule(&spec, t0).await.unwrap().id.0);
+        rules.push(
+            store
+                .create_alert_rule(&spec, t0)
+                .await
+                .unwrap()
+                .id
+                .0
+                .to_string(),
+        );
     }
     let mut spare_keys = Vec::new();
     for i in 0..10 {
@@ -285,7 +331,20 @@ async fn world(db: &TestDb) -> World {
         let (key, _) = issue_key(store.as_ref(), &name, Role::Viewer, t0)
             .await
             .unwrap();
-        spare_keys.push(key.id.0);
+        spare_keys.push(key.id.0.to_string());
+    }
+
+    let (mut brands, mut sources) = (Vec::new(), Vec::new());
+    for i in 0..20 {
+        let made = brand(&format!("spare-{i}"), "Spare", &[&format!("Spare{i}")], &[]);
+        let made = store.create_brand(&made, t0).await.unwrap();
+        assert!(matches!(made, Change::Done(_)));
+        let url = format!("https://spare{i}.test/feed");
+        let made = feed_source(&format!("spare-{i}"), &url, Duration::from_secs(600));
+        let made = store.create_source(&made, t0).await.unwrap();
+        assert!(matches!(made, Change::Done(_)));
+        brands.push(format!("spare-{i}"));
+        sources.push(format!("spare-{i}"));
     }
 
     let mut tokens = Vec::new();
@@ -316,17 +375,19 @@ async fn world(db: &TestDb) -> World {
         store,
         base,
         tokens,
-        alerts: alerts.iter().map(|a| a.id.0).collect(),
+        alerts: alerts.iter().map(|a| a.id.0.to_string()).collect(),
         rules,
         spare_keys,
-        reviews: reviews.iter().map(|r| r.id.0).collect(),
+        reviews: reviews.iter().map(|r| r.id.0.to_string()).collect(),
+        brands,
+        sources,
         mention: mentions[0].0,
     }
 }
 
 /// What must not change when a request is refused, one line per object: every key
-/// (but its last use: a 403 did authenticate), rule, alert with its history, review,
-/// and correction.
+/// (but its last use: a 403 did authenticate), brand, source, rule, alert with its
+/// history, review, and correction.
 async fn fingerprint(store: &dyn Store) -> Vec<String> {
     let mut out: Vec<String> = store
         .api_keys()
@@ -335,6 +396,22 @@ async fn fingerprint(store: &dyn Store) -> Vec<String> {
         .into_iter()
         .map(|k| format!("{:?}", (k.id, k.name, k.role, k.revoked_at)))
         .collect();
+    out.extend(
+        store
+            .brands()
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:?}")),
+    );
+    out.extend(
+        store
+            .sources()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| format!("{s:?}")),
+    );
     out.extend(
         store
             .alert_rules()
@@ -469,10 +546,12 @@ fn fill(path: &str, w: &mut World) -> String {
         ("{rule}", &mut w.rules),
         ("{key}", &mut w.spare_keys),
         ("{review}", &mut w.reviews),
+        ("{brand}", &mut w.brands),
+        ("{source}", &mut w.sources),
     ] {
         if path.contains(placeholder) {
             let id = ids.pop().expect("the world has enough fresh objects");
-            path = path.replace(placeholder, &id.to_string());
+            path = path.replace(placeholder, &id);
         }
     }
     path

@@ -83,15 +83,53 @@ async fn wait_for_line(child: &mut std::process::Child, prefix: &'static str) ->
         .unwrap_or_else(|_| panic!("earshot exited before printing {prefix:?}"))
 }
 
-/// A tiny site on 127.0.0.1 in this process: one good feed and one that fails.
+/// Makes an API key with `earshot keys create`; returns the JSON it printed.
+async fn create_key(dir: &Path, role: &'static str) -> serde_json::Value {
+    let d = dir.to_owned();
+    let created = tokio::task::spawn_blocking(move || {
+        let args = [
+            "keys", "create", "--role", role, "--name", role, "--format", "json",
+        ];
+        earshot(&d, &args)
+    })
+    .await
+    .unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    serde_json::from_slice(&created.stdout).unwrap()
+}
+
+/// Starts `earshot serve` in `dir` on a free port, checking for due sources every
+/// second; returns the child and the API's base URL.
+async fn start_serve(dir: &Path) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .arg("serve")
+        .current_dir(dir)
+        .env_remove("EARSHOT_CONFIG")
+        .env("EARSHOT__SERVER__LISTEN", "127.0.0.1:0")
+        .env("EARSHOT__CRAWLER__TICK", "1s")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (api, _) = wait_for_line(&mut child, "Earshot API on ").await;
+    (child, api)
+}
+
+/// A tiny site on 127.0.0.1 in this process: one good feed and one that fails, and a
+/// feed about Globex that no config names.
 async fn start_site() -> String {
     use axum::routing::get;
     let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
         <item><guid>a1</guid><title>Acme, again</title><link>http://f.test/a1?utm_source=x</link><description>The Acme anvil, "heavy", works.</description><author>wile@example.org (Wile)</author></item>
         <item><guid>a2</guid><title>Other</title><description>No brand.</description></item>
         </channel></rss>"#;
+    let globex = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>g</title>
+        <item><guid>g1</guid><title>Globex shipped late</title><description>My Globex order is a week late.</description></item>
+        </channel></rss>"#;
     let app = axum::Router::new()
         .route("/feed.xml", get(move || async move { feed }))
+        .route("/globex.xml", get(move || async move { globex }))
         .route(
             "/broken.xml",
             get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "no") }),
@@ -452,38 +490,9 @@ async fn serve_crawls_on_schedule_and_finishes_cleanly_on_sigterm() {
     let base = start_site().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("earshot.toml"), config(&base)).unwrap();
-    let d = dir.path().to_owned();
-    let created = tokio::task::spawn_blocking(move || {
-        earshot(
-            &d,
-            &[
-                "keys",
-                "create",
-                "--role",
-                "viewer",
-                "--name",
-                "dashboard",
-                "--format",
-                "json",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let created = create_key(dir.path(), "viewer").await;
     let key = created["key"].as_str().unwrap().to_owned();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("EARSHOT__SERVER__LISTEN", "127.0.0.1:0")
-        .env("EARSHOT__CRAWLER__TICK", "1s")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (api, _) = wait_for_line(&mut child, "Earshot API on ").await;
+    let (mut child, api) = start_serve(dir.path()).await;
 
     // Nobody asked for a crawl: the scheduler finds both sources due and crawls them.
     let http = reqwest::Client::new();
@@ -603,5 +612,107 @@ fn keys_are_created_once_listed_without_secrets_and_revoked() {
         text(&bad_role.stderr).contains("must be admin, pr, marketing or viewer"),
         "{}",
         text(&bad_role.stderr)
+    );
+}
+
+/// The admin adds a brand and a source through the API of a running server: the
+/// scheduler crawls the new source at once and matches the new brand, with no restart;
+/// what the config file defines is refused (409); and a restart, which makes the
+/// database match the file, keeps what the API made.
+#[tokio::test(flavor = "multi_thread")]
+async fn brands_and_sources_added_through_the_api_are_crawled_without_a_restart() {
+    let base = start_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("earshot.toml"), config(&base)).unwrap();
+    let admin = create_key(dir.path(), "admin").await;
+    let key = admin["key"].as_str().unwrap().to_owned();
+    let (mut child, api) = start_serve(dir.path()).await;
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, format!("{api}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+
+    let made = send(
+        reqwest::Method::POST,
+        "/api/v1/brands",
+        serde_json::json!({"slug": "globex", "name": "Globex", "terms": ["Globex"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status(), 201);
+    let made = send(
+        reqwest::Method::POST,
+        "/api/v1/sources",
+        serde_json::json!({"name": "globex-news", "url": format!("{base}/globex.xml"), "every_secs": 600}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status(), 201);
+    let start = Instant::now();
+    loop {
+        let page = get_json(&http, format!("{api}/api/v1/mentions?brand=globex"), &key).await;
+        let items = page["items"].as_array().unwrap();
+        if let Some(m) = items.first() {
+            assert_eq!(
+                (m["source"].as_str(), m["title"].as_str()),
+                (Some("globex-news"), Some("Globex shipped late"))
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the new source or brand was never crawled"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sources = get_json(&http, format!("{api}/api/v1/sources"), &key).await;
+    let news = sources["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "globex-news")
+        .unwrap();
+    assert_eq!(
+        (news["origin"].as_str(), news["error_count"].as_i64()),
+        (Some("api"), Some(0))
+    );
+    assert!(news["last_success_at"].is_string(), "{news}");
+
+    let refused = send(
+        reqwest::Method::PATCH,
+        "/api/v1/sources/good",
+        serde_json::json!({"every_secs": 600}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 409);
+    let message = refused.json::<serde_json::Value>().await.unwrap();
+    assert!(
+        message["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("config file"),
+        "{message}"
+    );
+    stop_with_sigterm(&mut child).await;
+
+    let d = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || earshot(&d, &["sources", "--format", "json"]))
+        .await
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["broken", "globex-news", "good"],
+        "a restart keeps API sources"
     );
 }

@@ -206,12 +206,7 @@ fn crawler(store: Arc<dyn Store>) -> Crawler {
         max_body_bytes: 64 * 1024,
         max_redirects: 5,
     };
-    Crawler::new(
-        Fetcher::new(limits).unwrap(),
-        &[acme()],
-        store,
-        "test-worker",
-    )
+    Crawler::new(Fetcher::new(limits).unwrap(), store, "test-worker")
 }
 
 fn by_name<'a>(reports: &'a [CrawlReport], name: &str) -> &'a CrawlReport {

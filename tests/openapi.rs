@@ -37,6 +37,16 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/alert-rules/{id}"),
     ("PATCH", "/api/v1/alert-rules/{id}"),
     ("DELETE", "/api/v1/alert-rules/{id}"),
+    ("GET", "/api/v1/brands"),
+    ("POST", "/api/v1/brands"),
+    ("GET", "/api/v1/brands/{slug}"),
+    ("PATCH", "/api/v1/brands/{slug}"),
+    ("DELETE", "/api/v1/brands/{slug}"),
+    ("GET", "/api/v1/sources"),
+    ("POST", "/api/v1/sources"),
+    ("GET", "/api/v1/sources/{name}"),
+    ("PATCH", "/api/v1/sources/{name}"),
+    ("DELETE", "/api/v1/sources/{name}"),
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys"),
     ("DELETE", "/api/v1/keys/{id}"),
@@ -146,7 +156,9 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 
 /// A documented path with its placeholders filled: ids with 1, slugs with acme.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{slug}", "acme")
+    path.replace("{id}", "1")
+        .replace("{slug}", "acme")
+        .replace("{name}", "forum")
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 
 mod support;
 
-use earshot_domain::{BrandSlug, MentionId, NewMention, SourceName, SourceState, Timestamp};
+use earshot_domain::{
+    BrandSlug, MentionId, NewMention, Source, SourceName, SourceState, Timestamp,
+};
 use earshot_store::{Claim, CrawlRecord, MentionQuery, Store};
 use std::time::Duration;
 use support::{acme, brand, crawl_and_classify, feed_source, found as mention, scored, TestDb};
@@ -609,7 +611,7 @@ fn rule(
 }
 
 async fn alert_rules_story(store: &dyn Store) {
-    use earshot_domain::{AlertRuleId, RuleOrigin};
+    use earshot_domain::{AlertRuleId, Origin};
     use earshot_store::{RuleChange, StoreError};
     let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
     let t1 = t0.plus(Duration::from_secs(60));
@@ -631,7 +633,7 @@ async fn alert_rules_story(store: &dyn Store) {
     let first = store.alert_rules().await.unwrap();
     assert_eq!(first.len(), 2);
     assert_eq!(first[1].spec, config[1]);
-    assert!(first.iter().all(|r| r.origin == RuleOrigin::Config));
+    assert!(first.iter().all(|r| r.origin == Origin::Config));
 
     // An unchanged config keeps its rules' ids; a changed rule is a new rule, and the
     // old one is retired.
@@ -654,7 +656,7 @@ async fn alert_rules_story(store: &dyn Store) {
         .create_alert_rule(&rule("globex", 0.9, Some(&["forum"]), None), t1)
         .await
         .unwrap();
-    assert_eq!((made.origin, made.created_at), (RuleOrigin::Api, t1));
+    assert_eq!((made.origin, made.created_at), (Origin::Api, t1));
     assert_eq!(store.alert_rules().await.unwrap().len(), 3);
     assert!(matches!(
         store.create_alert_rule(&rule("initech", 0.9, None, None), t1).await,
@@ -1659,3 +1661,251 @@ async fn listing_and_stats_story(store: &dyn Store) {
 }
 
 on_both_backends!(the_listing_and_stats_story_holds_on_sqlite, the_listing_and_stats_story_holds_on_postgres, store: listing_and_stats_story);
+
+/// Brands and sources from the config file and from the admin API side by side: each
+/// is changed only where it was defined, nothing is deleted, and the crawler's view
+/// (`brands`, `sources`, claims) follows.
+async fn admin_setup_story(store: &dyn Store) {
+    use earshot_domain::{AutoApprove, Origin, SourceUrl};
+    use earshot_store::Change;
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let t1 = t0.plus(Duration::from_secs(60));
+    let t2 = t1.plus(Duration::from_secs(60));
+    let hour = Duration::from_secs(3600);
+    let forum = feed_source("forum", "https://forum.test/feed.xml", hour);
+    store
+        .sync_config(&[acme()], std::slice::from_ref(&forum), t0)
+        .await
+        .unwrap();
+    let slugs = |brands: Vec<earshot_store::StoredBrand>| {
+        brands
+            .into_iter()
+            .map(|b| (b.brand.slug.to_string(), b.origin))
+            .collect::<Vec<_>>()
+    };
+
+    // A brand made through the API is listed beside the config's, and its slug is taken.
+    let mut globex = brand(
+        "globex",
+        "Globex",
+        &["Globex", "Глобекс*"],
+        &["Globex Tower"],
+    );
+    globex.auto_approve = Some(AutoApprove::new(Some(0.75), None).unwrap());
+    let Change::Done(made) = store.create_brand(&globex, t1).await.unwrap() else {
+        panic!("brand not made")
+    };
+    assert_eq!(
+        (made.brand.clone(), made.origin, made.updated_at),
+        (globex.clone(), Origin::Api, t1)
+    );
+    assert_eq!(
+        slugs(store.brands().await.unwrap()),
+        [
+            ("acme".into(), Origin::Config),
+            ("globex".into(), Origin::Api)
+        ]
+    );
+    assert_eq!(
+        store.create_brand(&globex, t1).await.unwrap(),
+        Change::Taken
+    );
+    assert_eq!(
+        store.create_brand(&acme(), t1).await.unwrap(),
+        Change::Taken
+    );
+
+    // Each is changed only where it was defined.
+    let mut renamed = globex.clone();
+    renamed.name = "Globex Corporation".into();
+    renamed.auto_approve = None;
+    let Change::Done(changed) = store.update_brand(&renamed, t2).await.unwrap() else {
+        panic!("brand not changed")
+    };
+    assert_eq!((changed.brand, changed.updated_at), (renamed.clone(), t2));
+    assert_eq!(
+        store.update_brand(&acme(), t2).await.unwrap(),
+        Change::FromConfig
+    );
+    assert_eq!(
+        store.retire_brand(&acme().slug, t2).await.unwrap(),
+        Change::FromConfig
+    );
+    let initech = brand("initech", "Initech", &["Initech"], &[]);
+    assert_eq!(
+        store.update_brand(&initech, t2).await.unwrap(),
+        Change::NotFound
+    );
+    assert_eq!(
+        store.retire_brand(&initech.slug, t2).await.unwrap(),
+        Change::NotFound
+    );
+
+    // Sources: an API source is due at once; the config's keep their own state.
+    let blog = feed_source("blog", "https://blog.test/atom.xml", hour);
+    let Change::Done(made) = store.create_source(&blog, t1).await.unwrap() else {
+        panic!("source not made")
+    };
+    assert_eq!(
+        (made.source.clone(), made.origin),
+        (blog.clone(), Origin::Api)
+    );
+    assert_eq!(made.state.next_check_at, None);
+    assert_eq!(store.create_source(&blog, t1).await.unwrap(), Change::Taken);
+    assert_eq!(
+        store.create_source(&forum, t1).await.unwrap(),
+        Change::Taken
+    );
+    assert_eq!(
+        store.update_source(&forum, t1).await.unwrap(),
+        Change::FromConfig
+    );
+    assert_eq!(
+        store.retire_source(&forum.name, t1).await.unwrap(),
+        Change::FromConfig
+    );
+
+    // A crawl gives the API source validators and a next check; a new interval keeps
+    // them, a new URL forgets them and makes the source due at once.
+    let claimed = store
+        .claim_sources(&Claim {
+            worker: "w",
+            now: t1,
+            lease: Duration::from_secs(60),
+            limit: 10,
+            due_only: true,
+            name: Some(&blog.name),
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "an API source is due at once");
+    let crawled = SourceState {
+        next_check_at: Some(t1.plus(hour)),
+        etag: Some("\"v1\"".into()),
+        last_success_at: Some(t1),
+        ..Default::default()
+    };
+    store
+        .record_crawl(claimed[0].id, "w", &record(t1, vec![], crawled.clone()))
+        .await
+        .unwrap();
+    let slower = Source {
+        every: 2 * hour,
+        ..blog.clone()
+    };
+    let Change::Done(s) = store.update_source(&slower, t2).await.unwrap() else {
+        panic!("source not changed")
+    };
+    assert_eq!(
+        (s.source.every, s.state.clone()),
+        (2 * hour, crawled.clone())
+    );
+    let moved = Source {
+        url: SourceUrl::parse("https://blog.test/feed.json").unwrap(),
+        ..slower.clone()
+    };
+    let Change::Done(s) = store.update_source(&moved, t2).await.unwrap() else {
+        panic!("source not moved")
+    };
+    assert_eq!(s.source, moved);
+    assert_eq!((s.state.etag, s.state.next_check_at), (None, None));
+    assert_eq!(s.state.last_success_at, Some(t1), "history stays");
+
+    // A config sync leaves API brands and sources alone, retires the config's that left
+    // the file, and takes over an API name the file now defines.
+    let news = feed_source("news", "https://news.test/rss", hour);
+    store
+        .sync_config(&[], std::slice::from_ref(&news), t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        slugs(store.brands().await.unwrap()),
+        [("globex".into(), Origin::Api)]
+    );
+    let names = |sources: Vec<earshot_store::StoredSource>| {
+        sources
+            .into_iter()
+            .map(|s| (s.source.name.to_string(), s.origin))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(store.sources().await.unwrap()),
+        [
+            ("blog".into(), Origin::Api),
+            ("news".into(), Origin::Config)
+        ]
+    );
+    let blog_in_file = feed_source("blog", "https://blog.test/rss", hour);
+    store
+        .sync_config(&[acme()], &[news.clone(), blog_in_file.clone()], t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(store.sources().await.unwrap()),
+        [
+            ("blog".into(), Origin::Config),
+            ("news".into(), Origin::Config)
+        ]
+    );
+    assert_eq!(
+        store.update_source(&moved, t2).await.unwrap(),
+        Change::FromConfig
+    );
+    assert_eq!(
+        slugs(store.brands().await.unwrap()),
+        [
+            ("acme".into(), Origin::Config),
+            ("globex".into(), Origin::Api)
+        ],
+        "a brand back in the file is live again"
+    );
+
+    // Retiring: no longer listed or claimed; making the name again brings it back.
+    let t3 = t2.plus(Duration::from_secs(60));
+    assert_eq!(
+        store.retire_brand(&renamed.slug, t3).await.unwrap(),
+        Change::Done(())
+    );
+    assert_eq!(
+        store.retire_brand(&renamed.slug, t3).await.unwrap(),
+        Change::NotFound
+    );
+    assert_eq!(
+        slugs(store.brands().await.unwrap()),
+        [("acme".into(), Origin::Config)]
+    );
+    let Change::Done(back) = store.create_brand(&globex, t3).await.unwrap() else {
+        panic!("retired brand not brought back")
+    };
+    assert_eq!((back.brand, back.origin), (globex, Origin::Api));
+    let wiki = feed_source("wiki", "https://wiki.test/feed", hour);
+    assert!(matches!(
+        store.create_source(&wiki, t3).await.unwrap(),
+        Change::Done(_)
+    ));
+    assert_eq!(
+        store.retire_source(&wiki.name, t3).await.unwrap(),
+        Change::Done(())
+    );
+    let all = store
+        .claim_sources(&Claim {
+            worker: "w2",
+            now: t3.plus(Duration::from_secs(24 * 3600)),
+            lease: Duration::from_secs(60),
+            limit: 10,
+            due_only: false,
+            name: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        all.iter().all(|s| s.source.name != wiki.name),
+        "a retired source is not crawled"
+    );
+    assert!(matches!(
+        store.create_source(&wiki, t3).await.unwrap(),
+        Change::Done(_)
+    ));
+}
+
+on_both_backends!(the_admin_setup_story_holds_on_sqlite, the_admin_setup_story_holds_on_postgres, store: admin_setup_story);

@@ -35,6 +35,8 @@ policies!(
     CorrectSentiment,
     WorkAlerts,
     ModerateReviews,
+    ReadSetup,
+    ManageSetup,
     ManageAlertRules,
     ManageKeys
 );

@@ -107,3 +107,17 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// The one `{slug}` or `{name}` in a path, percent-decoded, for the handler to parse.
+pub(crate) struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(raw)| Self(raw))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}

@@ -11,6 +11,7 @@
 mod alert_rules;
 mod alerts;
 mod auth;
+mod brands;
 mod error;
 mod extract;
 mod health;
@@ -20,6 +21,7 @@ mod openapi;
 mod paging;
 mod public;
 mod reviews;
+mod sources;
 mod stats;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -66,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .merge(mentions::router())
         .merge(alerts::router())
         .merge(alert_rules::router())
+        .merge(brands::router())
+        .merge(sources::router())
         .merge(keys::router())
         .merge(reviews::router())
         .merge(stats::router())

@@ -8,7 +8,7 @@ use crate::schedule;
 use earshot_domain::{Brand, SourceName, Timestamp};
 use earshot_store::{Claim, CrawlRecord, Store, StoreError, StoredSource};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -28,22 +28,65 @@ pub struct CrawlReport {
 }
 
 /// Crawls sources. Cheap to clone: clones share the HTTP client, the matcher and the store.
+///
+/// The brands to match come from the store (the config file's and those made through
+/// the admin API), read again before each round of claims, so a brand added, changed or
+/// retired through the API applies from the next round, in every process.
 #[derive(Clone)]
 pub struct Crawler {
     fetcher: Fetcher,
-    matcher: Arc<BrandMatcher>,
+    matching: Arc<Mutex<Matching>>,
     store: Arc<dyn Store>,
     /// This process's name in leases and crawl runs.
     worker: Arc<str>,
 }
 
+/// The brands last read from the store, and the matcher built from them.
+struct Matching {
+    brands: Vec<Brand>,
+    matcher: Arc<BrandMatcher>,
+}
+
 impl Crawler {
-    pub fn new(fetcher: Fetcher, brands: &[Brand], store: Arc<dyn Store>, worker: &str) -> Self {
+    pub fn new(fetcher: Fetcher, store: Arc<dyn Store>, worker: &str) -> Self {
         Self {
             fetcher,
-            matcher: Arc::new(BrandMatcher::new(brands)),
+            matching: Arc::new(Mutex::new(Matching {
+                brands: Vec::new(),
+                matcher: Arc::new(BrandMatcher::new(&[])),
+            })),
             store,
             worker: worker.into(),
+        }
+    }
+
+    /// The matcher for the brands stored now; rebuilt only when they changed.
+    async fn matcher(&self) -> Result<Arc<BrandMatcher>, StoreError> {
+        let brands: Vec<Brand> = self
+            .store
+            .brands()
+            .await?
+            .into_iter()
+            .map(|b| b.brand)
+            .collect();
+        let mut matching = self.matching.lock().unwrap_or_else(|e| e.into_inner());
+        if matching.brands != brands {
+            matching.matcher = Arc::new(BrandMatcher::new(&brands));
+            matching.brands = brands;
+        }
+        Ok(matching.matcher.clone())
+    }
+
+    /// The matcher for this round: the stored brands, or, when they cannot be read, the
+    /// last ones read (the claim that follows will most likely fail and say why).
+    async fn matcher_or_last(&self) -> Arc<BrandMatcher> {
+        match self.matcher().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the brands; matching the last ones read");
+                let matching = self.matching.lock().unwrap_or_else(|e| e.into_inner());
+                matching.matcher.clone()
+            }
         }
     }
 
@@ -53,9 +96,10 @@ impl Crawler {
         self.fetcher.limits().total_timeout + Duration::from_secs(60)
     }
 
-    /// Crawls one claimed source and records the outcome (which releases the lease).
+    /// Crawls one claimed source, matching `matcher`'s brands, and records the outcome
+    /// (which releases the lease).
     #[tracing::instrument(skip_all, fields(source = %source.source.name))]
-    pub async fn crawl(&self, source: &StoredSource) -> CrawlReport {
+    async fn crawl(&self, source: &StoredSource, matcher: &BrandMatcher) -> CrawlReport {
         let started_at = Timestamp::now();
         let prev = &source.state;
         let every = source.source.every;
@@ -104,8 +148,7 @@ impl Crawler {
                 ) {
                     Ok(docs) => {
                         record.items_seen = docs.len() as u64;
-                        record.mentions =
-                            docs.iter().flat_map(|d| self.matcher.mentions(d)).collect();
+                        record.mentions = docs.iter().flat_map(|d| matcher.mentions(d)).collect();
                         record.state =
                             schedule::after_success(prev, now, every, etag, last_modified);
                     }
@@ -164,6 +207,7 @@ impl Crawler {
         on_start: impl FnOnce(usize),
         mut on_done: impl FnMut(&CrawlReport),
     ) -> Result<Vec<CrawlReport>, StoreError> {
+        let matcher = self.matcher().await?;
         let claimed = self
             .store
             .claim_sources(&Claim {
@@ -181,9 +225,10 @@ impl Crawler {
         for source in claimed {
             let me = self.clone();
             let limit = limit.clone();
+            let matcher = matcher.clone();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                me.crawl(&source).await
+                me.crawl(&source, &matcher).await
             });
         }
         let mut reports = Vec::new();
@@ -221,11 +266,12 @@ impl Crawler {
                     due_only: true,
                     name: None,
                 };
+                let matcher = self.matcher_or_last().await;
                 match self.store.claim_sources(&claim).await {
                     Ok(due) => {
                         for source in due {
-                            let me = self.clone();
-                            tasks.spawn(async move { me.crawl(&source).await });
+                            let (me, matcher) = (self.clone(), matcher.clone());
+                            tasks.spawn(async move { me.crawl(&source, &matcher).await });
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "could not claim due sources"),

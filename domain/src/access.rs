@@ -52,14 +52,17 @@ impl Role {
         use Permission::*;
         match self {
             Self::Admin => true,
-            Self::Pr => matches!(permission, ReadMentions | CorrectSentiment | WorkAlerts),
+            Self::Pr => matches!(
+                permission,
+                ReadMentions | ReadSetup | CorrectSentiment | WorkAlerts
+            ),
             Self::Marketing => {
                 matches!(
                     permission,
-                    ReadMentions | CorrectSentiment | ModerateReviews
+                    ReadMentions | ReadSetup | CorrectSentiment | ModerateReviews
                 )
             }
-            Self::Viewer => matches!(permission, ReadMentions),
+            Self::Viewer => matches!(permission, ReadMentions | ReadSetup),
         }
     }
 }
@@ -81,6 +84,10 @@ pub enum Permission {
     WorkAlerts,
     /// List review candidates, approve them (with an excerpt) and reject them.
     ModerateReviews,
+    /// List the brands and sources, with each source's health.
+    ReadSetup,
+    /// Create, change and retire brands and sources.
+    ManageSetup,
     /// Create, change and delete alert rules.
     ManageAlertRules,
     /// Create, list and revoke API keys.
@@ -95,6 +102,8 @@ impl Permission {
             Self::CorrectSentiment => "correct sentiment",
             Self::WorkAlerts => "read or act on alerts",
             Self::ModerateReviews => "read or moderate reviews",
+            Self::ReadSetup => "read brands and sources",
+            Self::ManageSetup => "manage brands and sources",
             Self::ManageAlertRules => "manage alert rules",
             Self::ManageKeys => "manage API keys",
         }
@@ -275,18 +284,21 @@ mod tests {
             CorrectSentiment,
             WorkAlerts,
             ModerateReviews,
+            ReadSetup,
+            ManageSetup,
             ManageAlertRules,
             ManageKeys,
         ];
         let allowed = |r: Role| all.iter().filter(|p| r.can(**p)).count();
-        assert_eq!(allowed(Role::Admin), 6);
-        assert_eq!(allowed(Role::Pr), 3);
+        assert_eq!(allowed(Role::Admin), 8);
+        assert_eq!(allowed(Role::Pr), 4);
+        assert!(Role::Viewer.can(ReadSetup) && !Role::Pr.can(ManageSetup));
         assert!(Role::Pr.can(WorkAlerts) && !Role::Pr.can(ManageKeys));
         assert!(Role::Marketing.can(CorrectSentiment) && !Role::Marketing.can(WorkAlerts));
         assert!(Role::Marketing.can(ModerateReviews) && !Role::Pr.can(ModerateReviews));
-        assert_eq!(allowed(Role::Marketing), 3);
+        assert_eq!(allowed(Role::Marketing), 4);
         assert!(Role::Viewer.can(ReadMentions) && !Role::Viewer.can(CorrectSentiment));
-        assert_eq!(allowed(Role::Viewer), 1);
+        assert_eq!(allowed(Role::Viewer), 2);
     }
 
     #[test]

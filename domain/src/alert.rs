@@ -11,7 +11,9 @@
 //! | resolved       | —            | —        | —         |
 //! | dismissed      | —            | —        | —         |
 
-use crate::{Actor, BrandSlug, InvalidValue, Label, Mention, Sentiment, SourceName, Timestamp};
+use crate::{
+    Actor, BrandSlug, InvalidValue, Label, Mention, Origin, Sentiment, SourceName, Timestamp,
+};
 use serde::Serialize;
 
 /// A stored alert's id. Ids grow as alerts open, so they double as a pagination cursor.
@@ -289,41 +291,13 @@ impl AlertRuleSpec {
     }
 }
 
-/// Where a rule was defined. Rules from the config file are changed there, not through
-/// the API; the store keeps them in step with the file at every start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleOrigin {
-    Config,
-    Api,
-}
-
-impl RuleOrigin {
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        match raw {
-            "config" => Ok(Self::Config),
-            "api" => Ok(Self::Api),
-            other => Err(InvalidValue::new(format!(
-                "rule origin {other:?} is not config or api"
-            ))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Config => "config",
-            Self::Api => "api",
-        }
-    }
-}
-
 /// A stored alert rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertRule {
     pub id: AlertRuleId,
     #[serde(flatten)]
     pub spec: AlertRuleSpec,
-    pub origin: RuleOrigin,
+    pub origin: Origin,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -506,7 +480,7 @@ mod tests {
                 langs.map(|l| l.iter().map(|c| LanguageCode::parse(c).unwrap()).collect()),
             )
             .unwrap(),
-            origin: RuleOrigin::Config,
+            origin: Origin::Config,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         }

@@ -9,6 +9,7 @@ mod alert;
 mod brand;
 mod csv;
 mod mention;
+mod origin;
 mod review;
 mod sentiment;
 mod source;
@@ -18,12 +19,12 @@ mod time;
 pub use access::{Actor, ApiKey, ApiKeyId, ApiSecret, KeyHash, KeyName, Permission, Role};
 pub use alert::{
     alert_for, Alert, AlertAction, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec,
-    AlertStatus, Assignee, InvalidTransition, LanguageCode, Note, RuleOrigin, Severity, Threshold,
-    Transition,
+    AlertStatus, Assignee, InvalidTransition, LanguageCode, Note, Severity, Threshold, Transition,
 };
 pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use csv::{csv_field, csv_line, mention_record, MENTION_CSV_HEADER};
 pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
+pub use origin::Origin;
 pub use review::{
     plain_text, review_for, AutoApprove, Excerpt, InvalidReviewAction, Review, ReviewAction,
     ReviewId, ReviewStatus,

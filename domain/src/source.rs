@@ -103,8 +103,31 @@ pub struct Source {
     pub kind: SourceKind,
     pub url: SourceUrl,
     /// The normal interval between checks.
-    #[serde(with = "duration_secs")]
+    #[serde(rename = "every_secs", with = "duration_secs")]
     pub every: Duration,
+}
+
+impl Source {
+    /// The shortest interval a source made through the API may have: more often would
+    /// be impolite to the site, and the scheduler's tick is coarser anyway.
+    pub const MIN_EVERY: Duration = Duration::from_secs(60);
+    /// The longest: a source checked less than weekly is hardly monitored.
+    pub const MAX_EVERY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// The interval for a source made through the API, from whole seconds, within
+    /// [`Source::MIN_EVERY`] and [`Source::MAX_EVERY`].
+    pub fn every_from_secs(secs: i64) -> Result<Duration, InvalidValue> {
+        let (min, max) = (Self::MIN_EVERY.as_secs(), Self::MAX_EVERY.as_secs());
+        u64::try_from(secs)
+            .ok()
+            .filter(|s| (min..=max).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                InvalidValue::new(format!(
+                    "every_secs = {secs} must be from {min} (a minute) to {max} (a week)"
+                ))
+            })
+    }
 }
 
 /// A source's crawl state, as stored on its row: what is due, what failed, what the
@@ -138,6 +161,19 @@ mod tests {
         assert!(SourceUrl::parse("https://example.org/feed.xml").is_ok());
         assert!(SourceUrl::parse("file:///etc/passwd").is_err());
         assert!(SourceUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn api_intervals_are_a_minute_to_a_week() {
+        assert_eq!(Source::every_from_secs(60), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            Source::every_from_secs(604_800),
+            Ok(Duration::from_secs(604_800))
+        );
+        for bad in [59, 604_801, 0, -1, i64::MIN] {
+            let e = Source::every_from_secs(bad).unwrap_err();
+            assert!(e.0.contains("from 60 (a minute) to 604800 (a week)"), "{e}");
+        }
     }
 
     #[test]

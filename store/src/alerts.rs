@@ -12,7 +12,7 @@ use crate::shared::{
 use crate::StoreError;
 use earshot_domain::{
     Alert, AlertAction, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus,
-    BrandSlug, LanguageCode, RuleOrigin, Severity, SourceName, Threshold, Timestamp,
+    BrandSlug, LanguageCode, Origin, Severity, SourceName, Threshold, Timestamp,
 };
 
 pub(crate) const INSERT_CORRECTION: &str = "INSERT INTO sentiment_corrections
@@ -178,7 +178,7 @@ where
     Ok(AlertRule {
         id: AlertRuleId(r.try_get(0)?),
         spec,
-        origin: RuleOrigin::parse(&origin).map_err(corrupt)?,
+        origin: Origin::parse(&origin).map_err(corrupt)?,
         created_at: Timestamp::from_millis(r.try_get(6)?),
         updated_at: Timestamp::from_millis(r.try_get(7)?),
     })

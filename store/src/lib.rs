@@ -16,6 +16,7 @@ mod alerts;
 mod keys;
 mod postgres;
 mod reviews;
+mod setup;
 mod shared;
 mod sqlite;
 
@@ -23,7 +24,7 @@ use async_trait::async_trait;
 use earshot_domain::{
     Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
     ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction, InvalidTransition, KeyHash,
-    KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note, Review, ReviewId,
+    KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note, Origin, Review, ReviewId,
     ReviewStatus, Role, Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp,
     Transition,
 };
@@ -71,8 +72,20 @@ pub struct StoredSource {
     pub source: Source,
     #[serde(flatten)]
     pub state: SourceState,
-    /// Set when the source left the config; its mentions are kept.
+    /// Set when the source was retired (it left the config, or the API retired it); its
+    /// mentions are kept.
     pub retired_at: Option<Timestamp>,
+    /// Whether the config file or the API defined it (and so where it is changed).
+    pub origin: Origin,
+}
+
+/// A brand as stored: its definition, and where it was defined.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredBrand {
+    #[serde(flatten)]
+    pub brand: Brand,
+    pub origin: Origin,
+    pub updated_at: Timestamp,
 }
 
 /// A request to lease sources for crawling.
@@ -450,15 +463,21 @@ pub enum ReviewChange {
     Refused(InvalidReviewAction),
 }
 
-/// What became of a change to an alert rule.
+/// What became of an API change to something the config file may define instead: an
+/// alert rule, a brand or a source.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RuleChange {
-    /// The rule as it now is (for a deletion, as it was).
-    Done(AlertRule),
+pub enum Change<T> {
+    /// The thing as it now is (for a deletion, as it was, or nothing).
+    Done(T),
     NotFound,
-    /// The rule comes from the config file and can only be changed there.
+    /// It comes from the config file and can only be changed there.
     FromConfig,
+    /// A new one's name is taken by a live one.
+    Taken,
 }
+
+/// What became of a change to an alert rule.
+pub type RuleChange = Change<AlertRule>;
 
 /// Everything Earshot stores. Implemented by [`SqliteStore`] and [`PostgresStore`];
 /// both pass the same conformance suite.
@@ -470,9 +489,10 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Makes the stored brands and sources match the config. Brands and sources are
-    /// upserted by slug and name. A source whose URL changed forgets its ETag and
-    /// Last-Modified. Sources missing from the config are retired, not deleted, so their
-    /// mentions stay; a retired source that comes back is un-retired.
+    /// upserted by slug and name, and become the file's (one the API made under the same
+    /// name is taken over). A source whose URL changed forgets its ETag and Last-Modified.
+    /// Config brands and sources missing from the file are retired, not deleted, so their
+    /// mentions stay; one that comes back is un-retired. What the API made is left alone.
     async fn sync_config(
         &self,
         brands: &[Brand],
@@ -482,6 +502,57 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every source that is not retired, by name.
     async fn sources(&self) -> Result<Vec<StoredSource>, StoreError>;
+
+    /// Every brand that is not retired, by slug: those the crawler matches.
+    async fn brands(&self) -> Result<Vec<StoredBrand>, StoreError>;
+
+    /// Adds a brand made through the API. [`Change::Taken`] when a live brand has its
+    /// slug; a retired brand with that slug comes back under the new definition.
+    async fn create_brand(
+        &self,
+        brand: &Brand,
+        now: Timestamp,
+    ) -> Result<Change<StoredBrand>, StoreError>;
+
+    /// Replaces an API brand's definition (the slug names it). Config brands are refused.
+    async fn update_brand(
+        &self,
+        brand: &Brand,
+        now: Timestamp,
+    ) -> Result<Change<StoredBrand>, StoreError>;
+
+    /// Retires an API brand: no new mentions are matched for it; its mentions, alerts
+    /// and reviews stay. Config brands are refused.
+    async fn retire_brand(
+        &self,
+        slug: &BrandSlug,
+        now: Timestamp,
+    ) -> Result<Change<()>, StoreError>;
+
+    /// Adds a source made through the API, due at once. [`Change::Taken`] when a live
+    /// source has its name; a retired one with that name comes back as new.
+    async fn create_source(
+        &self,
+        source: &Source,
+        now: Timestamp,
+    ) -> Result<Change<StoredSource>, StoreError>;
+
+    /// Replaces an API source's kind, URL and interval (the name names it). A new URL
+    /// makes it due at once and forgets the old URL's ETag and Last-Modified. Config
+    /// sources are refused.
+    async fn update_source(
+        &self,
+        source: &Source,
+        now: Timestamp,
+    ) -> Result<Change<StoredSource>, StoreError>;
+
+    /// Retires an API source: it is no longer crawled; its mentions stay. Config
+    /// sources are refused.
+    async fn retire_source(
+        &self,
+        name: &SourceName,
+        now: Timestamp,
+    ) -> Result<Change<()>, StoreError>;
 
     /// Leases up to `claim.limit` sources, most overdue first. A source already leased
     /// to a live lease is never returned, so concurrent claimers get disjoint sets.

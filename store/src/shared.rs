@@ -7,7 +7,7 @@
 //! it belongs in that backend's module, behind the same trait method.
 
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
-    next_check_at, etag, last_modified, error_count, last_error, last_success_at";
+    next_check_at, etag, last_modified, error_count, last_error, last_success_at, origin";
 
 pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
     (slug, name, terms, exclude, updated_at, auto_approve_min_rating, auto_approve_min_positive)
@@ -15,17 +15,19 @@ pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
     ON CONFLICT (slug) DO UPDATE SET name = excluded.name, terms = excluded.terms,
         exclude = excluded.exclude, updated_at = excluded.updated_at,
         auto_approve_min_rating = excluded.auto_approve_min_rating,
-        auto_approve_min_positive = excluded.auto_approve_min_positive";
+        auto_approve_min_positive = excluded.auto_approve_min_positive,
+        origin = 'config', retired_at = NULL";
 
 pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources (name, kind, url, every_secs, updated_at)
     VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
         every_secs = excluded.every_secs, retired_at = NULL, updated_at = excluded.updated_at,
+        origin = 'config',
         etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE NULL END,
         last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE NULL END";
 
-pub(crate) const RETIRE_SOURCE: &str =
-    "UPDATE sources SET retired_at = $1, updated_at = $1 WHERE name = $2 AND retired_at IS NULL";
+pub(crate) const RETIRE_SOURCE: &str = "UPDATE sources SET retired_at = $1, updated_at = $1
+    WHERE name = $2 AND origin = 'config' AND retired_at IS NULL";
 
 /// The outer `claimed_until` test matters on Postgres: under READ COMMITTED, a claimer
 /// that waited on another's row lock re-checks the outer WHERE against the committed
@@ -205,18 +207,31 @@ macro_rules! impl_store {
                 use $crate::shared::*;
                 let mut tx = self.pool.begin().await?;
                 for b in brands {
-                    let terms: Vec<&str> = b.terms.iter().map(|t| t.as_str()).collect();
-                    let exclude: Vec<&str> = b.exclude.iter().map(|t| t.as_str()).collect();
+                    let (min_rating, min_positive) = $crate::setup::auto_approve_columns(b);
                     sqlx::query(UPSERT_BRAND)
                         .bind(b.slug.as_str())
                         .bind(&b.name)
-                        .bind(json(&terms))
-                        .bind(json(&exclude))
+                        .bind($crate::setup::terms_json(&b.terms))
+                        .bind($crate::setup::terms_json(&b.exclude))
                         .bind(now.as_millis())
-                        .bind(b.auto_approve.and_then(|r| r.min_rating()))
-                        .bind(b.auto_approve.and_then(|r| r.min_positive()))
+                        .bind(min_rating)
+                        .bind(min_positive)
                         .execute(&mut *tx)
                         .await?;
+                }
+                let stored: Vec<String> = sqlx::query_scalar(
+                    "SELECT slug FROM brands WHERE origin = 'config' AND retired_at IS NULL",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                for slug in stored {
+                    if !brands.iter().any(|b| b.slug.as_str() == slug) {
+                        sqlx::query($crate::setup::RETIRE_CONFIG_BRAND)
+                            .bind(now.as_millis())
+                            .bind(&slug)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 for s in sources {
                     sqlx::query(UPSERT_SOURCE)
@@ -228,10 +243,11 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let stored: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM sources WHERE retired_at IS NULL")
-                        .fetch_all(&mut *tx)
-                        .await?;
+                let stored: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sources WHERE origin = 'config' AND retired_at IS NULL",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
                 for name in stored {
                     if !sources.iter().any(|s| s.name.as_str() == name) {
                         sqlx::query(RETIRE_SOURCE)
@@ -252,6 +268,134 @@ macro_rules! impl_store {
                 );
                 let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
                 rows.iter().map($crate::shared::source_from_row).collect()
+            }
+
+            async fn brands(&self) -> Result<Vec<$crate::StoredBrand>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM brands WHERE retired_at IS NULL ORDER BY slug",
+                    $crate::setup::BRAND_COLUMNS
+                );
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                rows.iter().map($crate::setup::brand_from_row).collect()
+            }
+
+            async fn create_brand(
+                &self,
+                brand: &earshot_domain::Brand,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<$crate::StoredBrand>, $crate::StoreError> {
+                use $crate::setup::*;
+                let (min_rating, min_positive) = auto_approve_columns(brand);
+                let made: Option<i64> = sqlx::query_scalar(INSERT_API_BRAND)
+                    .bind(brand.slug.as_str())
+                    .bind(&brand.name)
+                    .bind(terms_json(&brand.terms))
+                    .bind(terms_json(&brand.exclude))
+                    .bind(min_rating)
+                    .bind(min_positive)
+                    .bind(now.as_millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if made.is_none() {
+                    return Ok($crate::Change::Taken);
+                }
+                self.live_brand(&brand.slug).await
+            }
+
+            async fn update_brand(
+                &self,
+                brand: &earshot_domain::Brand,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<$crate::StoredBrand>, $crate::StoreError> {
+                use $crate::setup::*;
+                let (min_rating, min_positive) = auto_approve_columns(brand);
+                let done = sqlx::query(UPDATE_API_BRAND)
+                    .bind(brand.slug.as_str())
+                    .bind(&brand.name)
+                    .bind(terms_json(&brand.terms))
+                    .bind(terms_json(&brand.exclude))
+                    .bind(min_rating)
+                    .bind(min_positive)
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return self.refusal(BRAND_ORIGIN, brand.slug.as_str()).await;
+                }
+                self.live_brand(&brand.slug).await
+            }
+
+            async fn retire_brand(
+                &self,
+                slug: &earshot_domain::BrandSlug,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<()>, $crate::StoreError> {
+                use $crate::setup::*;
+                let done = sqlx::query(RETIRE_API_BRAND)
+                    .bind(slug.as_str())
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return self.refusal(BRAND_ORIGIN, slug.as_str()).await;
+                }
+                Ok($crate::Change::Done(()))
+            }
+
+            async fn create_source(
+                &self,
+                source: &earshot_domain::Source,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<$crate::StoredSource>, $crate::StoreError> {
+                let made: Option<i64> = sqlx::query_scalar($crate::setup::INSERT_API_SOURCE)
+                    .bind(source.name.as_str())
+                    .bind(source.kind.as_str())
+                    .bind(source.url.as_str())
+                    .bind($crate::shared::secs(source.every))
+                    .bind(now.as_millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if made.is_none() {
+                    return Ok($crate::Change::Taken);
+                }
+                self.live_source(&source.name).await
+            }
+
+            async fn update_source(
+                &self,
+                source: &earshot_domain::Source,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<$crate::StoredSource>, $crate::StoreError> {
+                use $crate::setup::*;
+                let done = sqlx::query(UPDATE_API_SOURCE)
+                    .bind(source.name.as_str())
+                    .bind(source.kind.as_str())
+                    .bind(source.url.as_str())
+                    .bind($crate::shared::secs(source.every))
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return self.refusal(SOURCE_ORIGIN, source.name.as_str()).await;
+                }
+                self.live_source(&source.name).await
+            }
+
+            async fn retire_source(
+                &self,
+                name: &earshot_domain::SourceName,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<()>, $crate::StoreError> {
+                use $crate::setup::*;
+                let done = sqlx::query(RETIRE_API_SOURCE)
+                    .bind(name.as_str())
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return self.refusal(SOURCE_ORIGIN, name.as_str()).await;
+                }
+                Ok($crate::Change::Done(()))
             }
 
             async fn claim_sources(
@@ -632,7 +776,7 @@ macro_rules! impl_store {
                         .bind(spec.threshold.value())
                         .bind(sources_json(spec))
                         .bind(languages_json(spec))
-                        .bind(earshot_domain::RuleOrigin::Config.as_str())
+                        .bind(earshot_domain::Origin::Config.as_str())
                         .bind(now.as_millis())
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -678,7 +822,7 @@ macro_rules! impl_store {
                     .bind(spec.threshold.value())
                     .bind(sources_json(spec))
                     .bind(languages_json(spec))
-                    .bind(earshot_domain::RuleOrigin::Api.as_str())
+                    .bind(earshot_domain::Origin::Api.as_str())
                     .bind(now.as_millis())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -1130,6 +1274,62 @@ macro_rules! impl_store {
                     Some(_) => Some($crate::RuleChange::FromConfig),
                 })
             }
+
+            /// A live brand, as [`crate::Store::brands`] lists it.
+            async fn live_brand(
+                &self,
+                slug: &earshot_domain::BrandSlug,
+            ) -> Result<$crate::Change<$crate::StoredBrand>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM brands WHERE slug = $1 AND retired_at IS NULL",
+                    $crate::setup::BRAND_COLUMNS
+                );
+                let row = sqlx::query(&sql)
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match row {
+                    Some(r) => $crate::Change::Done($crate::setup::brand_from_row(&r)?),
+                    None => $crate::Change::NotFound,
+                })
+            }
+
+            /// A live source, as [`crate::Store::sources`] lists it.
+            async fn live_source(
+                &self,
+                name: &earshot_domain::SourceName,
+            ) -> Result<$crate::Change<$crate::StoredSource>, $crate::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM sources WHERE name = $1 AND retired_at IS NULL",
+                    $crate::shared::SOURCE_COLUMNS
+                );
+                let row = sqlx::query(&sql)
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match row {
+                    Some(r) => $crate::Change::Done($crate::shared::source_from_row(&r)?),
+                    None => $crate::Change::NotFound,
+                })
+            }
+
+            /// Why an API change matched no row: there is no live `key`
+            /// ([`crate::Change::NotFound`]), or the config file defines it
+            /// ([`crate::Change::FromConfig`]). `origin_sql` selects a live row's origin.
+            async fn refusal<T>(
+                &self,
+                origin_sql: &str,
+                key: &str,
+            ) -> Result<$crate::Change<T>, $crate::StoreError> {
+                let origin: Option<String> = sqlx::query_scalar(origin_sql)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match origin.as_deref() {
+                    Some("config") => $crate::Change::FromConfig,
+                    _ => $crate::Change::NotFound,
+                })
+            }
         }
     };
 }
@@ -1138,8 +1338,8 @@ pub(crate) use impl_store;
 
 use crate::{CrawlRun, StoreError, StoredSource};
 use earshot_domain::{
-    Actor, ApiKeyId, BrandSlug, Correction, Label, Mention, MentionId, Sentiment, Source, SourceId,
-    SourceKind, SourceName, SourceState, SourceUrl, Timestamp,
+    Actor, ApiKeyId, BrandSlug, Correction, Label, Mention, MentionId, Origin, Sentiment, Source,
+    SourceId, SourceKind, SourceName, SourceState, SourceUrl, Timestamp,
 };
 use std::time::Duration;
 
@@ -1207,6 +1407,7 @@ where
             last_error: r.try_get(10)?,
             last_success_at: ts(r.try_get(11)?),
         },
+        origin: Origin::parse(&r.try_get::<String, _>(12)?).map_err(corrupt)?,
     })
 }
 

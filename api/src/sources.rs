@@ -1,0 +1,154 @@
+//! `/api/v1/sources`: the places Earshot reads, with each one's health (last success,
+//! last error, consecutive errors, next check). Every role may list them; the admin
+//! adds, changes and retires them. Sources from the config file are listed too
+//! (`"origin": "config"`) but are changed in the file. A source made here is due at
+//! once; a retired one is no longer crawled, and its mentions stay.
+
+use crate::auth::{Caller, ManageSetup, ReadSetup};
+use crate::extract::{JsonBody, PathText};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use earshot_domain::{Source, SourceKind, SourceName, SourceUrl, Timestamp};
+use earshot_store::{Change, StoredSource};
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sources", get(list).post(create))
+        .route(
+            "/api/v1/sources/{name}",
+            get(show).patch(update).delete(retire),
+        )
+}
+
+/// The interval of a source made without one, as in the config file.
+const DEFAULT_EVERY_SECS: i64 = 30 * 60;
+
+#[derive(Debug, Serialize)]
+struct Sources {
+    items: Vec<StoredSource>,
+}
+
+async fn list(
+    _: Caller<ReadSetup>,
+    State(state): State<AppState>,
+) -> Result<Json<Sources>, ApiError> {
+    let items = state.store.sources().await?;
+    Ok(Json(Sources { items }))
+}
+
+async fn show(
+    _: Caller<ReadSetup>,
+    PathText(name): PathText,
+    State(state): State<AppState>,
+) -> Result<Json<StoredSource>, ApiError> {
+    let name = SourceName::parse(&name)?;
+    live(&state, &name).await.map(Json)
+}
+
+/// A new source as sent. `kind` defaults to `feed`, `every_secs` to 1800.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    url: String,
+    kind: Option<String>,
+    every_secs: Option<i64>,
+}
+
+async fn create(
+    _: Caller<ManageSetup>,
+    State(state): State<AppState>,
+    JsonBody(raw): JsonBody<RawSource>,
+) -> Result<(StatusCode, Json<StoredSource>), ApiError> {
+    let source = source(
+        SourceName::parse(&raw.name)?,
+        raw.kind.as_deref().unwrap_or(SourceKind::Feed.as_str()),
+        &raw.url,
+        raw.every_secs.unwrap_or(DEFAULT_EVERY_SECS),
+    )?;
+    match state.store.create_source(&source, Timestamp::now()).await? {
+        Change::Done(made) => Ok((StatusCode::CREATED, Json(made))),
+        refused => Err(refusal(&source.name, refused)),
+    }
+}
+
+/// A change: fields left out stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSourceChange {
+    url: Option<String>,
+    kind: Option<String>,
+    every_secs: Option<i64>,
+}
+
+async fn update(
+    _: Caller<ManageSetup>,
+    PathText(name): PathText,
+    State(state): State<AppState>,
+    JsonBody(raw): JsonBody<RawSourceChange>,
+) -> Result<Json<StoredSource>, ApiError> {
+    let name = SourceName::parse(&name)?;
+    let old = live(&state, &name).await?.source;
+    let every = i64::try_from(old.every.as_secs()).unwrap_or(i64::MAX);
+    let source = source(
+        name,
+        raw.kind.as_deref().unwrap_or(old.kind.as_str()),
+        raw.url.as_deref().unwrap_or(old.url.as_str()),
+        raw.every_secs.unwrap_or(every),
+    )?;
+    match state.store.update_source(&source, Timestamp::now()).await? {
+        Change::Done(changed) => Ok(Json(changed)),
+        refused => Err(refusal(&source.name, refused)),
+    }
+}
+
+async fn retire(
+    _: Caller<ManageSetup>,
+    PathText(name): PathText,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    let name = SourceName::parse(&name)?;
+    match state.store.retire_source(&name, Timestamp::now()).await? {
+        Change::Done(()) => Ok(StatusCode::NO_CONTENT),
+        refused => Err(refusal(&name, refused)),
+    }
+}
+
+/// A source from its raw parts: an http(s) URL with a host, a kind this build reads,
+/// and an interval from a minute to a week. Each error names the bad value.
+fn source(name: SourceName, kind: &str, url: &str, every_secs: i64) -> Result<Source, ApiError> {
+    Ok(Source {
+        name,
+        kind: SourceKind::parse(kind)?,
+        url: SourceUrl::parse(url)?,
+        every: Source::every_from_secs(every_secs)?,
+    })
+}
+
+async fn live(state: &AppState, name: &SourceName) -> Result<StoredSource, ApiError> {
+    let sources = state.store.sources().await?;
+    sources
+        .into_iter()
+        .find(|s| s.source.name == *name)
+        .ok_or_else(|| not_found(name))
+}
+
+fn not_found(name: &SourceName) -> ApiError {
+    ApiError::NotFound(format!("there is no source {name}"))
+}
+
+fn refusal<T>(name: &SourceName, change: Change<T>) -> ApiError {
+    match change {
+        Change::FromConfig => ApiError::Conflict(format!(
+            "source {name} comes from the config file; change it there ([[sources]])"
+        )),
+        Change::Taken => ApiError::Conflict(format!(
+            "there is already a source {name}; change it with PATCH /api/v1/sources/{name}"
+        )),
+        _ => not_found(name),
+    }
+}
