@@ -75,6 +75,7 @@ fn routes() -> Vec<Route> {
         r(Method::GET, "/healthz", None, 200, OPEN),
         r(Method::GET, "/readyz", None, 200, OPEN),
         r(Method::GET, "/api/v1/openapi.json", None, 200, OPEN),
+        r(Method::GET, "/metrics", None, 200, ANY_ROLE),
         r(Method::GET, "/api/v1/mentions", None, 200, ANY_ROLE),
         r(
             Method::GET,

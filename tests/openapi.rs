@@ -22,6 +22,7 @@ use support::{acme, crawl_and_classify, feed_source, found, scored, TestDb};
 const SERVED: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/mentions"),
     ("POST", "/api/v1/mentions/{id}/sentiment"),

@@ -3,10 +3,10 @@
 //! Each resource module exposes its own `router()`; [`router`] merges them. Every
 //! failure goes through [`ApiError`], which picks the status code and a JSON body that
 //! says what was wrong, and never leaks internals: bad input is a 4xx, never a 500.
-//! Every `/api/v1` route needs an API key whose role allows it (see `auth`), but for
-//! the OpenAPI document at `/api/v1/openapi.json` (see `openapi`); that, `/healthz`,
-//! `/readyz` and the public review feed and widget under `/public/v1` (see `public`)
-//! are open.
+//! Every `/api/v1` route and `/metrics` need an API key whose role allows it (see
+//! `auth`), but for the OpenAPI document at `/api/v1/openapi.json` (see `openapi`);
+//! that, `/healthz`, `/readyz` and the public review feed and widget under `/public/v1`
+//! (see `public`) are open.
 
 mod alert_rules;
 mod alerts;
@@ -17,6 +17,7 @@ mod extract;
 mod health;
 mod keys;
 mod mentions;
+mod metrics;
 mod openapi;
 mod paging;
 mod public;
@@ -24,7 +25,7 @@ mod reviews;
 mod sources;
 mod stats;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -35,19 +36,35 @@ use std::sync::Arc;
 pub use auth::issue_key;
 pub use error::ApiError;
 pub use extract::MAX_BODY_BYTES;
+pub use metrics::RequestCounts;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// This process's sentiment model, for `/readyz`; `None` when it runs none.
+    /// This process's sentiment model, for `/readyz` and `/metrics`; `None` when it runs
+    /// none.
     pub model: Option<ModelProbe>,
+    /// What this process answered, for `/metrics`.
+    pub requests: Arc<RequestCounts>,
 }
 
 impl AppState {
     /// State for an API that runs no sentiment model of its own.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, model: None }
+        Self {
+            store,
+            model: None,
+            requests: Arc::default(),
+        }
+    }
+
+    /// The same, reporting on this process's sentiment model.
+    pub fn with_model(self, model: ModelProbe) -> Self {
+        Self {
+            model: Some(model),
+            ..self
+        }
     }
 }
 
@@ -75,19 +92,22 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(public::router())
         .merge(openapi::router())
+        .merge(metrics::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_server_faults))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
-/// Logs each request that failed on the server's side (a [`error::ServerFault`]), once,
-/// with its cause; bad requests are the client's business and are not logged.
-async fn log_server_faults(request: Request, next: Next) -> Response {
+/// Counts each answer for `/metrics`, and logs each request that failed on the server's
+/// side (a [`error::ServerFault`]), once, with its cause; bad requests are the client's
+/// business and are not logged.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    state.requests.record(response.status().as_u16());
     if let Some(fault) = response.extensions().get::<error::ServerFault>() {
         tracing::error!(%method, path, status = response.status().as_u16(), error = %fault.0, "request failed");
     }

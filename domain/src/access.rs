@@ -84,7 +84,7 @@ pub enum Permission {
     WorkAlerts,
     /// List review candidates, approve them (with an excerpt) and reject them.
     ModerateReviews,
-    /// List the brands and sources, with each source's health.
+    /// List the brands and sources, with each source's health, and read `/metrics`.
     ReadSetup,
     /// Create, change and retire brands and sources.
     ManageSetup,
@@ -102,7 +102,7 @@ impl Permission {
             Self::CorrectSentiment => "correct sentiment",
             Self::WorkAlerts => "read or act on alerts",
             Self::ModerateReviews => "read or moderate reviews",
-            Self::ReadSetup => "read brands and sources",
+            Self::ReadSetup => "read brands, sources and metrics",
             Self::ManageSetup => "manage brands and sources",
             Self::ManageAlertRules => "manage alert rules",
             Self::ManageKeys => "manage API keys",

@@ -79,6 +79,18 @@ pub struct StoredSource {
     pub origin: Origin,
 }
 
+/// Totals for monitoring (see [`Store::counts`]). Statuses are the words the API uses;
+/// each list is sorted by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Every brand ever stored, retired ones too, with its mentions.
+    pub mentions_by_brand: Vec<(BrandSlug, u64)>,
+    /// Mentions that have no sentiment yet.
+    pub unclassified: u64,
+    pub alerts_by_status: Vec<(String, u64)>,
+    pub reviews_by_status: Vec<(String, u64)>,
+}
+
 /// A brand as stored: its definition, and where it was defined.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoredBrand {
@@ -580,6 +592,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many mentions are stored in all.
     async fn count_mentions(&self) -> Result<u64, StoreError>;
+
+    /// What `/metrics` reports from the database: mentions per brand, how many wait for
+    /// a sentiment, and alerts and reviews per status. One full count per call: meant for
+    /// a scrape every few seconds at most, not per request.
+    async fn counts(&self) -> Result<Counts, StoreError>;
 
     /// Leases up to `claim.limit` mentions that need classifying, oldest first. A
     /// mention under a live lease is never returned, so concurrent classifiers get

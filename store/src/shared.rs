@@ -29,6 +29,16 @@ pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources (name, kind, url, ev
 pub(crate) const RETIRE_SOURCE: &str = "UPDATE sources SET retired_at = $1, updated_at = $1
     WHERE name = $2 AND origin = 'config' AND retired_at IS NULL";
 
+pub(crate) const COUNT_MENTIONS_BY_BRAND: &str = "SELECT b.slug, COUNT(m.id)
+    FROM brands b LEFT JOIN mentions m ON m.brand_id = b.id
+    GROUP BY b.slug ORDER BY b.slug";
+
+pub(crate) const COUNT_ALERTS_BY_STATUS: &str =
+    "SELECT status, COUNT(*) FROM alerts GROUP BY status ORDER BY status";
+
+pub(crate) const COUNT_REVIEWS_BY_STATUS: &str =
+    "SELECT status, COUNT(*) FROM reviews GROUP BY status ORDER BY status";
+
 /// The outer `claimed_until` test matters on Postgres: under READ COMMITTED, a claimer
 /// that waited on another's row lock re-checks the outer WHERE against the committed
 /// row, so two claimers never both win one source.
@@ -268,6 +278,41 @@ macro_rules! impl_store {
                 );
                 let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
                 rows.iter().map($crate::shared::source_from_row).collect()
+            }
+
+            async fn counts(&self) -> Result<$crate::Counts, $crate::StoreError> {
+                use $crate::shared::*;
+                let by_brand: Vec<(String, i64)> = sqlx::query_as(COUNT_MENTIONS_BY_BRAND)
+                    .fetch_all(&self.pool)
+                    .await?;
+                // Those with no sentiment at all: "re-classify" off, so the model is moot.
+                let unclassified: i64 = sqlx::query_scalar(COUNT_UNCLASSIFIED)
+                    .bind(0i64)
+                    .bind("")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let by_status = |rows: Vec<(String, i64)>| {
+                    rows.into_iter()
+                        .map(|(k, n)| (k, unsigned(n)))
+                        .collect::<Vec<_>>()
+                };
+                Ok($crate::Counts {
+                    mentions_by_brand: by_brand
+                        .into_iter()
+                        .map(|(slug, n)| Ok((brand_slug(slug)?, unsigned(n))))
+                        .collect::<Result<_, $crate::StoreError>>()?,
+                    unclassified: unsigned(unclassified),
+                    alerts_by_status: by_status(
+                        sqlx::query_as(COUNT_ALERTS_BY_STATUS)
+                            .fetch_all(&self.pool)
+                            .await?,
+                    ),
+                    reviews_by_status: by_status(
+                        sqlx::query_as(COUNT_REVIEWS_BY_STATUS)
+                            .fetch_all(&self.pool)
+                            .await?,
+                    ),
+                })
             }
 
             async fn brands(&self) -> Result<Vec<$crate::StoredBrand>, $crate::StoreError> {
