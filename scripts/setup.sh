@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs what Earshot's build and tests need on a fresh Debian machine. With
 # --with-postgres it also starts Postgres for the tests; with --with-browser it installs
-# the browser test's Chromium, Node and playwright-core. Safe to run again: each step
+# the browser test's Chromium, Node and playwright-core; with --with-schemathesis it
+# installs the pinned schemathesis in a venv of its own. Safe to run again: each step
 # checks first.
 set -euo pipefail
 
 with_postgres=no
 with_browser=no
+with_schemathesis=no
 for arg in "$@"; do
     case "$arg" in
         --with-postgres) with_postgres=yes ;;
         --with-browser) with_browser=yes ;;
-        *) echo "usage: $0 [--with-postgres] [--with-browser]" >&2; exit 2 ;;
+        --with-schemathesis) with_schemathesis=yes ;;
+        *) echo "usage: $0 [--with-postgres] [--with-browser] [--with-schemathesis]" >&2; exit 2 ;;
     esac
 done
 
@@ -74,5 +77,23 @@ if [ "$with_browser" = yes ] && [ "${EARSHOT_SKIP_BROWSER:-}" != "1" ]; then
         || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules/.package-lock.json" ]; then
         echo "==> npm ci in tests/browser (playwright-core, for the browser test)"
         (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+fi
+
+# The schemathesis test (tests/schemathesis.rs): schemathesis from PyPI at a pinned
+# version, in a venv of its own so that neither the system's Python nor the model build's
+# venv is touched. EARSHOT_SKIP_SCHEMATHESIS=1 skips this step and that test.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$with_schemathesis" = yes ] && [ "${EARSHOT_SKIP_SCHEMATHESIS:-}" != "1" ]; then
+    venv="${EARSHOT_SCHEMATHESIS_VENV:-$HOME/.cache/earshot/schemathesis-venv}"
+    if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+        if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            echo "==> installing python3-venv (for schemathesis)"
+            $(need_root) apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $(need_root) apt-get install -y -qq python3 python3-venv
+        fi
+        echo "==> installing schemathesis $SCHEMATHESIS_VERSION in $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     fi
 fi

@@ -2,11 +2,11 @@
 # Runs Earshot's whole test suite: unit tests, both storage backends (SQLite and the
 # Postgres at 127.0.0.1:5432, started here if needed), the crawler against misbehaving
 # local sites, the feed corpora, the real sentiment model, the review widget in headless
-# Chromium, and the real binary end to end.
+# Chromium, schemathesis against the OpenAPI document, and the real binary end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --with-postgres --with-browser
+scripts/setup.sh --with-postgres --with-browser --with-schemathesis
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # The real default sentiment model (built once, then cached under ~/.cache/earshot/models).

@@ -39,7 +39,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
 }
 
 /// The body as `T`, or `None` if it is empty. A non-empty body must be declared
-/// `application/json` (or `…+json`) and parse.
+/// `application/json` (or `…+json`) and be a JSON object that parses as `T`.
 async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     req: Request,
     state: &S,
@@ -71,6 +71,14 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     if !is_json {
         return Err(ApiError::UnsupportedMediaType(
             "send the body as JSON, with Content-Type: application/json".to_owned(),
+        ));
+    }
+    // Every body this API takes is an object. serde would also read a struct from an
+    // array of its fields' values in order (`["x", "admin"]` as a new key), which no
+    // client means and the OpenAPI document does not allow.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "invalid JSON body: it must be an object, {...}".to_owned(),
         ));
     }
     serde_json::from_slice(&bytes)

@@ -164,11 +164,12 @@ fn parse(raw: RawQuery, now: Timestamp) -> Result<MentionQuery, ApiError> {
         .q
         .map(|q| {
             let n = q.chars().count();
-            if (1..=MAX_Q_CHARS).contains(&n) && !q.trim().is_empty() {
+            // NUL is refused here, not by the database: Postgres cannot take it in text.
+            if (1..=MAX_Q_CHARS).contains(&n) && !q.trim().is_empty() && !q.contains('\0') {
                 Ok(q)
             } else {
                 Err(bad(format!(
-                    "q must be 1 to {MAX_Q_CHARS} characters of text to search for"
+                    "q must be 1 to {MAX_Q_CHARS} characters of text to search for, without NUL"
                 )))
             }
         })
@@ -253,6 +254,13 @@ mod tests {
             (
                 RawQuery {
                     q: Some(" ".into()),
+                    ..raw(None, None, None, None)
+                },
+                "q must",
+            ),
+            (
+                RawQuery {
+                    q: Some("a\0b".into()),
                     ..raw(None, None, None, None)
                 },
                 "q must",

@@ -114,7 +114,7 @@ async fn reject(
 ) -> Result<Json<Review>, ApiError> {
     let reason = Note::parse(&raw.reason).map_err(|_| {
         ApiError::BadRequest(format!(
-            "reason must be 1-{} characters saying why the review is not published",
+            "reason must be 1-{} characters, without NUL, saying why the review is not published",
             Note::MAX_CHARS
         ))
     })?;

@@ -339,7 +339,8 @@ impl Assignee {
     }
 }
 
-/// Free text about an alert: 1–10,000 characters after trimming.
+/// Free text about an alert: 1–10,000 characters after trimming, and no NUL, which
+/// Postgres cannot store in text (it would fail the write, not the request).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Note(String);
@@ -349,9 +350,9 @@ impl Note {
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let t = raw.trim();
-        if t.is_empty() || t.chars().count() > Self::MAX_CHARS {
+        if t.is_empty() || t.chars().count() > Self::MAX_CHARS || t.contains('\0') {
             return Err(InvalidValue::new(format!(
-                "a note must be 1-{} characters",
+                "a note must be 1-{} characters, without NUL",
                 Self::MAX_CHARS
             )));
         }
@@ -596,5 +597,6 @@ mod tests {
         assert!(AlertRuleSpec::new(acme.clone(), Threshold::DEFAULT, Some(vec![]), None).is_err());
         assert!(AlertRuleSpec::new(acme, Threshold::DEFAULT, None, Some(vec![])).is_err());
         assert!(Note::parse("  ").is_err() && Assignee::parse("Olena").is_ok());
+        assert!(Note::parse("a\0b").is_err() && Note::parse("line\nline").is_ok());
     }
 }
