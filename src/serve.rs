@@ -57,7 +57,7 @@ pub async fn run_until_shutdown(
     });
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        AppState { store, model },
+        AppState::new(store).with_model(model),
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);

@@ -40,12 +40,23 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// This process's sentiment model, for `/readyz`; `None` when it runs none.
     pub model: Option<ModelProbe>,
+    /// The public review feeds built so far, each kept with the stamp it was built at.
+    feeds: Arc<public::FeedCache>,
 }
 
 impl AppState {
     /// State for an API that runs no sentiment model of its own.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, model: None }
+        Self {
+            store,
+            model: None,
+            feeds: Arc::default(),
+        }
+    }
+
+    /// The same state, reporting on this process's sentiment model in `/readyz`.
+    pub fn with_model(self, model: Option<ModelProbe>) -> Self {
+        Self { model, ..self }
     }
 }
 

@@ -987,6 +987,17 @@ macro_rules! impl_store {
                     .await?;
                 Ok(name)
             }
+
+            async fn feed_stamp(
+                &self,
+                slug: &earshot_domain::BrandSlug,
+            ) -> Result<Option<$crate::FeedStamp>, $crate::StoreError> {
+                let row: Option<(String, i64)> = sqlx::query_as($crate::reviews::FEED_STAMP)
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(name, version)| $crate::FeedStamp { name, version }))
+            }
         }
 
         impl $store {
@@ -1000,6 +1011,7 @@ macro_rules! impl_store {
             ) -> Result<(), $crate::StoreError> {
                 use $crate::reviews::*;
                 let auto = earshot_domain::AutoApprove::actor();
+                let mut candidates = Vec::new();
                 for (id, sentiment) in saved {
                     let found: Option<(i64, Option<f64>, Option<f64>, Option<f64>)> =
                         sqlx::query_as(MENTION_FOR_REVIEW)
@@ -1010,10 +1022,30 @@ macro_rules! impl_store {
                         continue;
                     };
                     let rule = auto_approve(min_rating, min_positive)?;
-                    let Some(status) = earshot_domain::review_for(sentiment, rating, rule.as_ref())
-                    else {
-                        continue;
-                    };
+                    if let Some(status) =
+                        earshot_domain::review_for(sentiment, rating, rule.as_ref())
+                    {
+                        candidates.push((brand_id, *id, status));
+                    }
+                }
+                // An approved review raises its brand's feed version (migration 0006),
+                // which locks the brand's row until commit. Taking those locks first, in
+                // brand order, means two workers saving batches at once on Postgres cannot
+                // deadlock on them; the reviews are then inserted in mention order.
+                let mut brands: Vec<i64> = candidates
+                    .iter()
+                    .filter(|(_, _, s)| *s == earshot_domain::ReviewStatus::Approved)
+                    .map(|(brand_id, _, _)| *brand_id)
+                    .collect();
+                brands.sort_unstable();
+                brands.dedup();
+                for brand_id in brands {
+                    sqlx::query(LOCK_FEED_VERSION)
+                        .bind(brand_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                for (brand_id, id, status) in candidates {
                     let approved = status == earshot_domain::ReviewStatus::Approved;
                     sqlx::query(INSERT_REVIEW)
                         .bind(id.0)
