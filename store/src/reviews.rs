@@ -66,7 +66,7 @@ macro_rules! review_select {
 pub(crate) const SELECT_REVIEWS: &str = concat!(
     review_select!(),
     "WHERE (CAST($1 AS TEXT) IS NULL OR r.status = $1)
-      AND (CAST($2 AS TEXT) IS NULL OR b.slug = $2)
+      AND (CAST($2 AS TEXT) IS NULL OR r.brand_id = (SELECT id FROM brands WHERE slug = $2))
       AND (CAST($3 AS BIGINT) IS NULL OR r.id < $3)
     ORDER BY r.id DESC
     LIMIT $4"
