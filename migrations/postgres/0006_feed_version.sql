@@ -12,21 +12,46 @@ CREATE FUNCTION bump_feed_version_of(brand BIGINT) RETURNS void LANGUAGE sql AS
     'UPDATE brands SET feed_version = feed_version + 1 WHERE id = brand';
 
 -- A review that is, or was, approved: published, withdrawn, or its excerpt changed.
-CREATE FUNCTION reviews_feed_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement-level, over the statement's transition tables: each brand a statement touches
+-- is raised once, so a statement that changes many reviews updates each brand row once
+-- instead of once per review (repeated updates of one row in one transaction each leave
+-- a row version that the next one has to walk past).
+CREATE FUNCTION reviews_feed_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' AND OLD.status = 'approved' THEN
-        PERFORM bump_feed_version_of(OLD.brand_id);
-    END IF;
-    IF TG_OP <> 'DELETE' AND NEW.status = 'approved'
-       AND (TG_OP = 'INSERT' OR OLD.status <> 'approved' OR OLD.brand_id <> NEW.brand_id) THEN
-        PERFORM bump_feed_version_of(NEW.brand_id);
-    END IF;
+    UPDATE brands SET feed_version = feed_version + 1
+    WHERE id IN (SELECT brand_id FROM new_rows WHERE status = 'approved');
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER reviews_feed AFTER INSERT OR UPDATE OR DELETE ON reviews
-FOR EACH ROW EXECUTE FUNCTION reviews_feed_changed();
+CREATE FUNCTION reviews_feed_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE brands SET feed_version = feed_version + 1
+    WHERE id IN (SELECT brand_id FROM old_rows WHERE status = 'approved'
+                 UNION SELECT brand_id FROM new_rows WHERE status = 'approved');
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION reviews_feed_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE brands SET feed_version = feed_version + 1
+    WHERE id IN (SELECT brand_id FROM old_rows WHERE status = 'approved');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER reviews_feed_insert AFTER INSERT ON reviews
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION reviews_feed_inserted();
+
+CREATE TRIGGER reviews_feed_update AFTER UPDATE ON reviews
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION reviews_feed_updated();
+
+CREATE TRIGGER reviews_feed_delete AFTER DELETE ON reviews
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION reviews_feed_deleted();
 
 -- The mention behind an approved review: the feed shows its title, text, author, link,
 -- date, rating and source. (The sentiment worker's lease columns are left out: claiming
