@@ -136,6 +136,9 @@ start_server "$sqlite_url"
 feed="http://127.0.0.1:$port/public/v1/brands/$slug/reviews"
 mkdir -p "$work/www"
 curl -fsS -D "$work/feed.headers" -o "$work/www/reviews.json" "$feed"
+# nginx's workers run as an unprivileged user: let them read the body (mktemp made 0700).
+chmod 755 "$work" "$work/www"
+chmod 644 "$work/www/reviews.json"
 [[ "$(jq '.reviews | length' "$work/www/reviews.json")" == 20 ]] \
     || { echo >&2 "error: the feed's first page does not hold 20 reviews"; exit 1; }
 
