@@ -10,7 +10,9 @@ test:
 	scripts/test.sh
 
 ## Benchmarks against named peers (see BENCHMARKS.md): ingest against Python's feedparser,
-## sentiment against Python's onnxruntime.
+## sentiment against Python's onnxruntime, the API against nginx and on a million mentions
+## (installs wrk and nginx with apt-get if missing; needs the local Postgres).
 bench:
 	benches/run-ingest.sh
 	benches/run-sentiment.sh
+	benches/run-api.sh

@@ -55,14 +55,9 @@ pub async fn run_until_shutdown(
             running: Arc::new(move || service.is_running()),
         }
     });
-    let state = AppState::new(store);
-    let state = match model {
-        Some(model) => state.with_model(model),
-        None => state,
-    };
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        state,
+        AppState::new(store).with_model(model),
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);

@@ -414,6 +414,79 @@ async fn the_public_feed_serves_approved_reviews_as_cacheable_plain_text() {
     db.cleanup().await;
 }
 
+/// The ETag and the review ids of the feed at `path` as a browser gets it now.
+async fn feed_now(api: &Api, path: &str) -> (String, Vec<i64>) {
+    let resp = api.public(path, &[]).await;
+    assert_eq!(resp.status(), 200);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    let feed: Value = resp.json().await.unwrap();
+    let ids = feed["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    (etag, ids)
+}
+
+/// The server keeps each feed it has built, but a request that starts after a change has
+/// committed never gets the feed from before it: not after an approval through this
+/// server, nor after decisions committed by another process on the same database (here
+/// a second store on the SQLite file, as a second API process would be).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_feed_is_current_after_every_change_whoever_makes_it() {
+    use earshot_domain::{Actor, Note, ReviewId};
+    use earshot_store::ReviewDecision;
+    let db = TestDb::sqlite().await;
+    let api = start(&db).await;
+    let path = "/public/v1/brands/acme/reviews";
+    let (empty, ids) = feed_now(&api, path).await;
+    assert!(ids.is_empty(), "nothing approved yet");
+    assert_eq!(feed_now(&api, path).await, (empty.clone(), vec![]));
+
+    api.post_empty("/api/v1/reviews/1/approve").await;
+    let (one, ids) = feed_now(&api, path).await;
+    assert_eq!(ids, vec![1], "the approval shows at once");
+    assert_ne!(one, empty, "with a new ETag");
+    let short = "/public/v1/brands/acme/reviews?limit=1";
+    assert_eq!(feed_now(&api, short).await.1, vec![1]);
+
+    let other = earshot_store::connect(&db.url).await.unwrap();
+    let by = Actor::earshot();
+    let approve = ReviewDecision::Approve { excerpt: None };
+    other
+        .decide_review(ReviewId(2), &approve, &by, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        feed_now(&api, path).await.1,
+        vec![2, 1],
+        "another process's approval"
+    );
+    assert_eq!(
+        feed_now(&api, short).await.1,
+        vec![2],
+        "every limit is rebuilt"
+    );
+
+    let reason = Note::parse("The customer asked us not to quote them").unwrap();
+    other
+        .decide_review(
+            ReviewId(2),
+            &ReviewDecision::Reject { reason: &reason },
+            &by,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let (withdrawn, ids) = feed_now(&api, path).await;
+    assert_eq!(ids, vec![1], "another process's withdrawal");
+    assert_eq!(withdrawn, one, "the same content, the same ETag");
+    let resp = api.public(path, &[("if-none-match", &withdrawn)]).await;
+    assert_eq!(resp.status(), 304);
+    db.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_widget_script_is_served_cacheable_and_cross_origin() {
     let db = TestDb::sqlite().await;

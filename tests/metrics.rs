@@ -117,7 +117,7 @@ async fn metrics_follow_the_store(db: TestDb) {
         key: "earshot/e5-small-sentiment@1".into(),
         running: Arc::new(|| true),
     };
-    let base = support::serve_api(AppState::new(store.clone()).with_model(probe)).await;
+    let base = support::serve_api(AppState::new(store.clone()).with_model(Some(probe))).await;
     let http = reqwest::Client::new();
 
     let refused = http.get(format!("{base}/metrics")).send().await.unwrap();

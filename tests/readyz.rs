@@ -11,13 +11,13 @@ use support::TestDb;
 async fn readyz_is_503_once_the_model_has_stopped() {
     let db = TestDb::sqlite().await;
     let alive = Arc::new(AtomicBool::new(true));
-    let state = AppState::new(db.store.clone()).with_model(ModelProbe {
+    let state = AppState::new(db.store.clone()).with_model(Some(ModelProbe {
         key: "acme/model@3".into(),
         running: {
             let alive = alive.clone();
             Arc::new(move || alive.load(Ordering::SeqCst))
         },
-    });
+    }));
     let url = format!("{}/readyz", support::serve_api(state).await);
 
     let ready = reqwest::get(&url).await.unwrap();

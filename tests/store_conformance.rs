@@ -1382,6 +1382,133 @@ async fn reviews_story(db: &TestDb) {
 
 on_both_backends!(the_reviews_story_holds_on_sqlite, the_reviews_story_holds_on_postgres, db: reviews_story);
 
+/// A brand's public feed stamp moves with every committed change to what its feed shows
+/// (a review published by a person or by the auto-approve rule, withdrawn, or its
+/// mention's text or rating changed), and stays put for what the feed does not show
+/// (pending reviews, rejecting one, classifying and claiming mentions), so that the API
+/// can keep a built feed exactly as long as it is current.
+async fn feed_stamp_story(db: &TestDb) {
+    use earshot_domain::{ApiSecret, AutoApprove, KeyName, Note, ReviewStatus, Role};
+    use earshot_store::{NewApiKey, ReviewDecision, ReviewQuery};
+    use support::{classify, crawl, set_rating};
+    let store = db.store.as_ref();
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let mut globex = brand("globex", "Globex Corp", &["Globex"], &[]);
+    globex.auto_approve = Some(AutoApprove::new(Some(0.75), Some(0.9)).unwrap());
+    let sources = vec![feed_source(
+        "forum",
+        "https://forum.test/feed.xml",
+        Duration::from_secs(60),
+    )];
+    store
+        .sync_config(&[acme(), globex.clone()], &sources, t0)
+        .await
+        .unwrap();
+    let stamp = |slug: &'static str| async move {
+        store
+            .feed_stamp(&BrandSlug::parse(slug).unwrap())
+            .await
+            .unwrap()
+    };
+    assert_eq!(stamp("initech").await, None, "no such brand");
+    let acme0 = stamp("acme").await.unwrap();
+    let globex0 = stamp("globex").await.unwrap();
+    assert_eq!(acme0.name, "Acme");
+
+    let m = |b: &str, k: &str| mention(b, k, &format!("{k} title"), Some(t0));
+    crawl(
+        store,
+        "forum",
+        vec![m("acme", "a1"), m("acme", "a2"), m("globex", "g1")],
+        t0,
+    )
+    .await;
+    set_rating(db, "g1", 1.0).await;
+    let sure = scored([0.02, 0.03, 0.95], None, "en", "m@1");
+    classify(store, vec![sure.clone(), sure.clone(), sure], t0).await;
+    assert_eq!(
+        stamp("acme").await.unwrap(),
+        acme0,
+        "new pending reviews and classification leave the feed as it was"
+    );
+    let globex1 = stamp("globex").await.unwrap();
+    assert!(
+        globex1.version > globex0.version,
+        "an auto-approved review is published"
+    );
+
+    let secret = ApiSecret::from_random([7; 32]);
+    let key = store
+        .create_api_key(
+            &NewApiKey {
+                name: &KeyName::parse("Marketing").unwrap(),
+                role: Role::Marketing,
+                hash: &secret.hash(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let by = earshot_domain::Actor::key(&key);
+    let pending = store
+        .reviews(&ReviewQuery {
+            status: Some(ReviewStatus::Pending),
+            brand: Some(BrandSlug::parse("acme").unwrap()),
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let (a2, a1) = (pending[0].id, pending[1].id);
+    let approve = ReviewDecision::Approve { excerpt: None };
+    let reason = Note::parse("Not for the website").unwrap();
+    let reject = ReviewDecision::Reject { reason: &reason };
+
+    store.decide_review(a1, &approve, &by, t0).await.unwrap();
+    let acme1 = stamp("acme").await.unwrap();
+    assert!(acme1.version > acme0.version, "an approval publishes");
+    store.decide_review(a2, &reject, &by, t0).await.unwrap();
+    assert_eq!(
+        stamp("acme").await.unwrap(),
+        acme1,
+        "rejecting a pending review changes no feed"
+    );
+    set_rating(db, "a2", 1.0).await;
+    assert_eq!(
+        stamp("acme").await.unwrap(),
+        acme1,
+        "a rejected review's mention is not shown"
+    );
+    set_rating(db, "a1", 0.5).await;
+    let acme2 = stamp("acme").await.unwrap();
+    assert!(
+        acme2.version > acme1.version,
+        "the rating of a published review is shown"
+    );
+    store.decide_review(a1, &reject, &by, t0).await.unwrap();
+    let acme3 = stamp("acme").await.unwrap();
+    assert!(acme3.version > acme2.version, "a withdrawal unpublishes");
+    assert_eq!(
+        stamp("globex").await.unwrap(),
+        globex1,
+        "each brand has its own stamp"
+    );
+
+    let mut renamed = acme();
+    renamed.name = "Acme Inc".into();
+    store
+        .sync_config(&[renamed, globex], &sources, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        stamp("acme").await.unwrap().name,
+        "Acme Inc",
+        "the name is part of the stamp"
+    );
+}
+
+on_both_backends!(the_feed_stamp_story_holds_on_sqlite, the_feed_stamp_story_holds_on_postgres, db: feed_stamp_story);
+
 /// The mentions the listing-and-stats story stores, in id order: four from the forum
 /// (three of Acme, one of Globex), then one from the blog, all classified, then one more
 /// from the blog with no date, left unclassified.

@@ -47,6 +47,8 @@ pub struct AppState {
     pub model: Option<ModelProbe>,
     /// What this process answered, for `/metrics`.
     pub requests: Arc<RequestCounts>,
+    /// The public review feeds built so far, each kept with the stamp it was built at.
+    feeds: Arc<public::FeedCache>,
 }
 
 impl AppState {
@@ -56,15 +58,14 @@ impl AppState {
             store,
             model: None,
             requests: Arc::default(),
+            feeds: Arc::default(),
         }
     }
 
-    /// The same, reporting on this process's sentiment model.
-    pub fn with_model(self, model: ModelProbe) -> Self {
-        Self {
-            model: Some(model),
-            ..self
-        }
+    /// The same state, reporting on this process's sentiment model in `/readyz` and
+    /// `/metrics`.
+    pub fn with_model(self, model: Option<ModelProbe>) -> Self {
+        Self { model, ..self }
     }
 }
 

@@ -115,7 +115,7 @@ macro_rules! alert_select {
 pub(crate) const SELECT_ALERTS: &str = concat!(
     alert_select!(),
     "WHERE (CAST($1 AS TEXT) IS NULL OR a.status = $1)
-      AND (CAST($2 AS TEXT) IS NULL OR b.slug = $2)
+      AND (CAST($2 AS TEXT) IS NULL OR a.brand_id = (SELECT id FROM brands WHERE slug = $2))
       AND (CAST($3 AS TEXT) IS NULL OR a.severity = $3)
       AND (CAST($4 AS BIGINT) IS NULL OR a.id < $4)
     ORDER BY a.id DESC

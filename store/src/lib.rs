@@ -465,6 +465,14 @@ impl ReviewDecision<'_> {
     }
 }
 
+/// A brand's public feed as of a moment: its name (shown in the feed) and the version of
+/// its approved reviews. Two equal stamps mean the feed's content is the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStamp {
+    pub name: String,
+    pub version: i64,
+}
+
 /// What became of a decision on a review.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReviewChange {
@@ -755,6 +763,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The display name of the brand with this slug, if there is one.
     async fn brand_name(&self, slug: &BrandSlug) -> Result<Option<String>, StoreError>;
+
+    /// The brand's name and the version stamp of its public review feed, if there is such
+    /// a brand: one indexed read, cheap enough for every request. Migration 0006's
+    /// triggers raise the stamp in the same transaction as any committed change to what
+    /// the feed shows (a review approved, withdrawn or given another excerpt, the text of
+    /// an approved review's mention, a source's name), whichever process makes it; a feed
+    /// built after reading a stamp is therefore at least as new as the stamp says.
+    async fn feed_stamp(&self, slug: &BrandSlug) -> Result<Option<FeedStamp>, StoreError>;
 }
 
 /// Opens the database a URL names, applying migrations. `sqlite://PATH` (created if

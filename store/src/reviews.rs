@@ -24,6 +24,11 @@ pub(crate) const INSERT_REVIEW: &str = "INSERT INTO reviews
     VALUES ($1, $2, $3, $4, $5, $6, $6)
     ON CONFLICT (mention_id) DO NOTHING";
 
+/// Takes the lock on a brand's row, as raising its feed version will (a write of the same
+/// value: portable, and on SQLite the transaction holds the database's write lock anyway).
+pub(crate) const LOCK_FEED_VERSION: &str =
+    "UPDATE brands SET feed_version = feed_version WHERE id = $1";
+
 /// Approves a review that has status `$2`, with an optional excerpt.
 pub(crate) const APPROVE_REVIEW: &str = "UPDATE reviews
     SET status = 'approved', excerpt = $3, reason = NULL, decided_by = $4,
@@ -40,6 +45,9 @@ pub(crate) const REJECT_REVIEW: &str = "UPDATE reviews
 pub(crate) const REVIEW_STATUS: &str = "SELECT status FROM reviews WHERE id = $1";
 
 pub(crate) const BRAND_NAME: &str = "SELECT name FROM brands WHERE slug = $1";
+
+/// A brand's name and feed version (see `Store::feed_stamp`).
+pub(crate) const FEED_STAMP: &str = "SELECT name, feed_version FROM brands WHERE slug = $1";
 
 /// The review columns after the mention's in [`SELECT_REVIEWS`] and [`SELECT_REVIEW`].
 macro_rules! review_select {
@@ -58,7 +66,7 @@ macro_rules! review_select {
 pub(crate) const SELECT_REVIEWS: &str = concat!(
     review_select!(),
     "WHERE (CAST($1 AS TEXT) IS NULL OR r.status = $1)
-      AND (CAST($2 AS TEXT) IS NULL OR b.slug = $2)
+      AND (CAST($2 AS TEXT) IS NULL OR r.brand_id = (SELECT id FROM brands WHERE slug = $2))
       AND (CAST($3 AS BIGINT) IS NULL OR r.id < $3)
     ORDER BY r.id DESC
     LIMIT $4"

@@ -81,20 +81,24 @@ pub(crate) const SELECT_CRAWL_RUNS: &str = "SELECT r.id, s.name, r.started_at, r
 /// [`mention_joins!`]. Queries that return mentions with more (alerts) put theirs after.
 macro_rules! mention_columns {
     () => {
-        "m.id, b.slug, s.name, m.url, m.title, m.snippet, m.matched_term, m.author,
+        "m.id, (SELECT slug FROM brands WHERE id = m.brand_id),
+        (SELECT name FROM sources WHERE id = m.source_id), m.url, m.title, m.snippet,
+        m.matched_term, m.author,
         m.published_at, m.discovered_at, m.rating,
         t.label, t.model_label, t.p_negative, t.p_neutral, t.p_positive, t.score, t.language,
         t.model, c.label, c.actor, c.actor_key_id, c.corrected_at"
     };
 }
 
-/// The joins behind [`mention_columns!`]: brand, source, the current sentiment and the
-/// latest correction.
+/// The joins behind [`mention_columns!`]: the current sentiment and the latest
+/// correction. The brand's slug and the source's name are scalar subqueries instead of
+/// joins, and filters on them compare ids (`m.brand_id = (SELECT id FROM brands WHERE
+/// slug = $1)`): with two tables fewer to order, Postgres plans a page query in about a
+/// third of the time, and it plans these queries on every call (the API benchmark in
+/// BENCHMARKS.md found planning to be most of the alert list's database time).
 macro_rules! mention_joins {
     () => {
-        " JOIN brands b ON b.id = m.brand_id
-        JOIN sources s ON s.id = m.source_id
-        LEFT JOIN sentiments t ON t.mention_id = m.id
+        " LEFT JOIN sentiments t ON t.mention_id = m.id
         LEFT JOIN sentiment_corrections c ON c.id =
             (SELECT MAX(id) FROM sentiment_corrections WHERE mention_id = m.id) "
     };
@@ -110,11 +114,11 @@ pub(crate) const SELECT_MENTIONS: &str = concat!(
     mention_columns!(),
     " FROM mentions m",
     mention_joins!(),
-    "WHERE (CAST($1 AS TEXT) IS NULL OR b.slug = $1)
+    "WHERE (CAST($1 AS TEXT) IS NULL OR m.brand_id = (SELECT id FROM brands WHERE slug = $1))
       AND (CAST($2 AS BIGINT) IS NULL OR COALESCE(m.published_at, m.discovered_at) >= $2)
       AND (CAST($3 AS BIGINT) IS NULL OR m.id < $3)
       AND (CAST($5 AS TEXT) IS NULL OR t.label = $5)
-      AND (CAST($6 AS TEXT) IS NULL OR s.name = $6)
+      AND (CAST($6 AS TEXT) IS NULL OR m.source_id = (SELECT id FROM sources WHERE name = $6))
       AND (CAST($7 AS TEXT) IS NULL OR t.language = $7)
       AND (CAST($8 AS TEXT) IS NULL
            OR LOWER(m.title) LIKE LOWER($8) ESCAPE '\\'
@@ -1176,6 +1180,17 @@ macro_rules! impl_store {
                     .await?;
                 Ok(name)
             }
+
+            async fn feed_stamp(
+                &self,
+                slug: &earshot_domain::BrandSlug,
+            ) -> Result<Option<$crate::FeedStamp>, $crate::StoreError> {
+                let row: Option<(String, i64)> = sqlx::query_as($crate::reviews::FEED_STAMP)
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(name, version)| $crate::FeedStamp { name, version }))
+            }
         }
 
         impl $store {
@@ -1189,6 +1204,7 @@ macro_rules! impl_store {
             ) -> Result<(), $crate::StoreError> {
                 use $crate::reviews::*;
                 let auto = earshot_domain::AutoApprove::actor();
+                let mut candidates = Vec::new();
                 for (id, sentiment) in saved {
                     let found: Option<(i64, Option<f64>, Option<f64>, Option<f64>)> =
                         sqlx::query_as(MENTION_FOR_REVIEW)
@@ -1199,10 +1215,30 @@ macro_rules! impl_store {
                         continue;
                     };
                     let rule = auto_approve(min_rating, min_positive)?;
-                    let Some(status) = earshot_domain::review_for(sentiment, rating, rule.as_ref())
-                    else {
-                        continue;
-                    };
+                    if let Some(status) =
+                        earshot_domain::review_for(sentiment, rating, rule.as_ref())
+                    {
+                        candidates.push((brand_id, *id, status));
+                    }
+                }
+                // An approved review raises its brand's feed version (migration 0006),
+                // which locks the brand's row until commit. Taking those locks first, in
+                // brand order, means two workers saving batches at once on Postgres cannot
+                // deadlock on them; the reviews are then inserted in mention order.
+                let mut brands: Vec<i64> = candidates
+                    .iter()
+                    .filter(|(_, _, s)| *s == earshot_domain::ReviewStatus::Approved)
+                    .map(|(brand_id, _, _)| *brand_id)
+                    .collect();
+                brands.sort_unstable();
+                brands.dedup();
+                for brand_id in brands {
+                    sqlx::query(LOCK_FEED_VERSION)
+                        .bind(brand_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                for (brand_id, id, status) in candidates {
                     let approved = status == earshot_domain::ReviewStatus::Approved;
                     sqlx::query(INSERT_REVIEW)
                         .bind(id.0)
