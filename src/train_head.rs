@@ -617,6 +617,51 @@ mod tests {
     }
 
     #[test]
+    fn tsv_problems_name_the_file_and_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let no_label = dir.path().join("a.tsv");
+        std::fs::write(&no_label, "id\ttext\n1\tgreat\n").unwrap();
+        let err = read_all(&[no_label.clone()]).unwrap_err().to_string();
+        assert!(err.contains("a.tsv"), "{err}");
+        assert!(err.contains("no `label_name` or `label` column"), "{err}");
+
+        let bad_label = dir.path().join("b.tsv");
+        std::fs::write(&bad_label, "label_name\ttext\npositive\tok\nmeh\tso so\n").unwrap();
+        let err = format!("{:#}", read_all(&[bad_label]).unwrap_err());
+        assert!(err.contains("b.tsv line 3"), "{err}");
+
+        let empty = dir.path().join("c.tsv");
+        std::fs::write(&empty, "label_name\ttext\npositive\t \n").unwrap();
+        let err = read_all(&[empty]).unwrap_err().to_string();
+        assert!(err.contains("c.tsv: no labelled rows"), "{err}");
+    }
+
+    #[test]
+    fn the_corpora_files_are_read_as_they_are() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+        if !base.is_dir() {
+            eprintln!("skipped: ../shared/corpora is not here (a fresh clone has none)");
+            return;
+        }
+        let umsab = base.join("umsab-multilingual-tweets-train/german_train.tsv");
+        let rows = read_all(&[umsab]).unwrap();
+        assert_eq!(rows.len(), 1839);
+        assert!(rows.iter().all(|r| r.language == "de"));
+        assert_eq!(
+            rows.iter().filter(|r| r.label == Label::Neutral).count(),
+            613
+        );
+        // Its own label codes differ from UMSAB's; label_name is what is read.
+        let uk = base.join("ukrainian-sentences-sentiment/uk_3class.tsv");
+        let rows = read_all(&[uk]).unwrap();
+        assert_eq!(rows.len(), 333);
+        assert_eq!(
+            rows.iter().filter(|r| r.label == Label::Neutral).count(),
+            87
+        );
+    }
+
+    #[test]
     fn a_foreign_cache_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bin");
