@@ -621,7 +621,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let no_label = dir.path().join("a.tsv");
         std::fs::write(&no_label, "id\ttext\n1\tgreat\n").unwrap();
-        let err = read_all(&[no_label.clone()]).unwrap_err().to_string();
+        let err = read_all(&[no_label]).unwrap_err().to_string();
         assert!(err.contains("a.tsv"), "{err}");
         assert!(err.contains("no `label_name` or `label` column"), "{err}");
 
