@@ -734,6 +734,31 @@ every = "15m"
             .collect()
     }
 
+    #[test]
+    fn the_head_is_the_shipped_one_unless_the_config_names_another() {
+        use earshot_sentiment::HeadChoice;
+        let path = Path::new("/etc/earshot/earshot.toml");
+        let head_of = |extra: &str, vars: &[(&str, &str)]| {
+            parse(path, &format!("{GOOD}\n{extra}"), env(vars))
+                .unwrap()
+                .sentiment
+                .head
+        };
+        assert_eq!(head_of("", &[]), HeadChoice::Shipped);
+        assert_eq!(
+            head_of("[sentiment]\nhead = \"builtin\"", &[]),
+            HeadChoice::Builtin
+        );
+        assert_eq!(
+            head_of("[sentiment]\nhead = \"heads/ours.json\"", &[]),
+            HeadChoice::File(PathBuf::from("/etc/earshot/heads/ours.json"))
+        );
+        assert_eq!(
+            head_of("", &[("EARSHOT__SENTIMENT__HEAD", "/srv/h.json")]),
+            HeadChoice::File(PathBuf::from("/srv/h.json"))
+        );
+    }
+
     fn error_of(text: &str) -> String {
         parse(Path::new("/etc/earshot/earshot.toml"), text, env(&[]))
             .unwrap_err()
