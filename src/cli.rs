@@ -32,6 +32,9 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Measure the model on hand-labelled TSV files: accuracy and macro-F1 per language.
     Eval(EvalArgs),
+    /// Train a sentiment head on labelled TSV files (embeds them with the configured encoder).
+    #[command(long_about = TRAIN_HEAD_ABOUT)]
+    TrainHead(TrainHeadArgs),
     /// Run Earshot end to end on a bundled demo site: no network, no setup.
     Demo(DemoArgs),
     /// Create, list and revoke API keys.
@@ -102,6 +105,100 @@ pub struct EvalArgs {
     /// The language of every row (else a `language` column, the file name, or detection).
     #[arg(long)]
     pub language: Option<String>,
+    /// Score with this head file instead of the configured one (`builtin`: the model's own head).
+    #[arg(long, value_name = "PATH")]
+    pub head: Option<PathBuf>,
+}
+
+const TRAIN_HEAD_ABOUT: &str = "\
+Train a sentiment head: the small classifier that turns the encoder's embedding into
+negative/neutral/positive probabilities.
+
+How it works:
+  1. Reads every --data file (and --val files): TSV with a header row, a `text` column and a
+     `label_name` column (negative, neutral, positive; a `label` column holding those names also
+     works). The language of a row comes from a `language` column or the file name
+     (english_train.tsv is en), else it is detected.
+  2. Embeds each text with the configured encoder ([sentiment] model_dir, max_tokens), keeping
+     every embedding in a cache file (default under ~/.cache/earshot/embeddings/), so a second
+     run over the same texts embeds nothing.
+  3. Trains multinomial logistic regression (linfa-logistic) on standardised embeddings, with
+     classes balanced by oversampling. Without --val, a stratified dev split of --data
+     (--dev-fraction per language and class) is held out. The L2 penalty (--alpha) and the
+     stopping round are chosen on the validation macro-F1, and a temperature is fitted on the
+     validation log-loss so that probabilities are calibrated.
+  4. Writes DIR/head.json: the weights, the temperature, a version id, and provenance (the
+     data's names and sizes, the validation scores, the command).
+
+Then:
+  earshot eval --head DIR/head.json --labels HELD_OUT.tsv    measure it on data it never saw
+  [sentiment] head = \"DIR/head.json\"                       use it (or EARSHOT__SENTIMENT__HEAD)
+  earshot classify --all                                      re-score stored mentions with it
+
+Every stored result names the head that scored it: earshot/e5-small-sentiment@1+head:<id>.
+The same data and --seed give the same head.";
+
+#[derive(Debug, Args)]
+pub struct TrainHeadArgs {
+    /// A labelled TSV to train on (`label_name` and `text` columns); repeatable.
+    #[arg(long = "data", value_name = "FILE.tsv", required = true)]
+    pub data: Vec<PathBuf>,
+    /// A labelled TSV to choose the penalty, stopping round and temperature on; repeatable.
+    /// Without it, a dev split of --data is used.
+    #[arg(long = "val", value_name = "FILE.tsv")]
+    pub val: Vec<PathBuf>,
+    /// Where to write head.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seeds the dev split and the class balancing.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The first part of the head's id (a hash of its weights follows).
+    #[arg(long, default_value = "head")]
+    pub name: String,
+    /// What the head is fed: `embedding`, or `embedding+builtin` (the embedding and the model's
+    /// built-in probabilities).
+    #[arg(long, default_value = "embedding", value_name = "INPUT")]
+    pub input: String,
+    /// The share of each language and class of --data held out as dev data when no --val is given.
+    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
+    pub dev_fraction: f64,
+    /// The L2 penalties to try (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 10.0, 100.0, 1000.0])]
+    pub alpha: Vec<f64>,
+    /// The embedding cache file [default: ~/.cache/earshot/embeddings/<model>.bin].
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+}
+
+impl TrainHeadArgs {
+    /// The validated request.
+    pub fn into_request(self) -> anyhow::Result<crate::train_head::Request> {
+        let input = match self.input.as_str() {
+            "embedding" => earshot_sentiment::HeadInput::Embedding,
+            "embedding+builtin" => earshot_sentiment::HeadInput::EmbeddingAndBuiltin,
+            other => {
+                anyhow::bail!("--input {other:?}: expected `embedding` or `embedding+builtin`")
+            }
+        };
+        if !(self.dev_fraction > 0.0 && self.dev_fraction < 1.0) {
+            anyhow::bail!("--dev-fraction must be between 0 and 1");
+        }
+        if self.alpha.is_empty() || self.alpha.iter().any(|a| !(a.is_finite() && *a >= 0.0)) {
+            anyhow::bail!("--alpha takes non-negative numbers");
+        }
+        Ok(crate::train_head::Request {
+            data: self.data,
+            val: self.val,
+            out: self.out,
+            seed: self.seed,
+            name: self.name,
+            input,
+            dev_fraction: self.dev_fraction,
+            cache: self.cache,
+            alphas: self.alpha,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod keys;
 mod listing;
 mod serve;
 mod settings;
+mod train_head;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -42,8 +43,15 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Eval(args) => {
-            let settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            let mut settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            if let Some(head) = args.head {
+                settings.sentiment.head = head_choice(head);
+            }
             eval::run(&settings, &args.labels, args.language.as_deref()).await
+        }
+        Command::TrainHead(args) => {
+            let settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            train_head::run(&settings, args.into_request()?).await
         }
         command => {
             let settings = app::load_settings(cli.config.as_deref())?;
@@ -56,9 +64,20 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                     classify::run(&settings, args.all, args.since.as_deref()).await
                 }
                 Command::Keys(command) => keys::run(&settings, command).await,
-                Command::Demo(_) | Command::Eval(_) => unreachable!("handled above"),
+                Command::Demo(_) | Command::Eval(_) | Command::TrainHead(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
+    }
+}
+
+/// `--head builtin` means the model's own head; anything else is a head file.
+fn head_choice(raw: std::path::PathBuf) -> earshot_sentiment::HeadChoice {
+    if raw.as_os_str() == "builtin" {
+        earshot_sentiment::HeadChoice::Builtin
+    } else {
+        earshot_sentiment::HeadChoice::File(raw)
     }
 }
 

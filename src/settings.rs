@@ -50,6 +50,9 @@ pub struct SentimentSettings {
     pub model_dir: PathBuf,
     /// The ONNX Runtime library; by default `ORT_DYLIB_PATH`, then the one in `model_dir`.
     pub ort_dylib: Option<PathBuf>,
+    /// Which head scores embeddings: unset means the head Earshot ships (on its default model),
+    /// `"builtin"` the model's own, anything else a head file.
+    pub head: earshot_sentiment::HeadChoice,
     /// Texts are truncated to this many tokens.
     pub max_tokens: usize,
     /// Texts per model run at most.
@@ -70,6 +73,7 @@ impl SentimentSettings {
         earshot_sentiment::ClassifierOptions {
             model_dir: self.model_dir.clone(),
             ort_dylib: self.ort_dylib.clone(),
+            head: self.head.clone(),
             max_tokens: self.max_tokens,
             intra_threads: self.threads,
             batch_size: self.batch_size,
@@ -170,6 +174,7 @@ struct RawSentiment {
     enabled: Option<Spanned<bool>>,
     model_dir: Option<Spanned<String>>,
     ort_dylib: Option<Spanned<String>>,
+    head: Option<Spanned<String>>,
     max_tokens: Option<Spanned<i64>>,
     batch_size: Option<Spanned<i64>>,
     max_batch_tokens: Option<Spanned<i64>>,
@@ -414,10 +419,16 @@ impl Validator<'_> {
         let ort_dylib = self
             .setting("sentiment", "ort_dylib", &raw.ort_dylib, path_of)?
             .map(|(p, _)| self.base_dir.join(p));
+        let head = match self.setting("sentiment", "head", &raw.head, path_of)? {
+            None => earshot_sentiment::HeadChoice::Shipped,
+            Some((p, _)) if p.trim() == "builtin" => earshot_sentiment::HeadChoice::Builtin,
+            Some((p, _)) => earshot_sentiment::HeadChoice::File(self.base_dir.join(p)),
+        };
         Ok(SentimentSettings {
             enabled,
             model_dir,
             ort_dylib,
+            head,
             max_tokens: self.bounded("sentiment", "max_tokens", &raw.max_tokens, 8, 512, 256)?
                 as usize,
             batch_size: self.bounded("sentiment", "batch_size", &raw.batch_size, 1, 1024, 32)?
@@ -667,6 +678,7 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SENTIMENT__ENABLED",
     "EARSHOT__SENTIMENT__MODEL_DIR",
     "EARSHOT__SENTIMENT__ORT_DYLIB",
+    "EARSHOT__SENTIMENT__HEAD",
     "EARSHOT__SENTIMENT__MAX_TOKENS",
     "EARSHOT__SENTIMENT__BATCH_SIZE",
     "EARSHOT__SENTIMENT__MAX_BATCH_TOKENS",
@@ -720,6 +732,31 @@ every = "15m"
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_head_is_the_shipped_one_unless_the_config_names_another() {
+        use earshot_sentiment::HeadChoice;
+        let path = Path::new("/etc/earshot/earshot.toml");
+        let head_of = |extra: &str, vars: &[(&str, &str)]| {
+            parse(path, &format!("{GOOD}\n{extra}"), env(vars))
+                .unwrap()
+                .sentiment
+                .head
+        };
+        assert_eq!(head_of("", &[]), HeadChoice::Shipped);
+        assert_eq!(
+            head_of("[sentiment]\nhead = \"builtin\"", &[]),
+            HeadChoice::Builtin
+        );
+        assert_eq!(
+            head_of("[sentiment]\nhead = \"heads/ours.json\"", &[]),
+            HeadChoice::File(PathBuf::from("/etc/earshot/heads/ours.json"))
+        );
+        assert_eq!(
+            head_of("", &[("EARSHOT__SENTIMENT__HEAD", "/srv/h.json")]),
+            HeadChoice::File(PathBuf::from("/srv/h.json"))
+        );
     }
 
     fn error_of(text: &str) -> String {

@@ -77,7 +77,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
             .unwrap(),
         MENTIONS as u64
     );
-    let model = "earshot/e5-small-sentiment@1";
+    let model = support::default_model_key();
 
     let classify = move || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_earshot"));
@@ -94,7 +94,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
     let mut first = classify.clone()().spawn().unwrap();
     let start = Instant::now();
     loop {
-        let left = db.store.count_unclassified(model, false).await.unwrap();
+        let left = db.store.count_unclassified(&model, false).await.unwrap();
         if left < MENTIONS as u64 {
             break;
         }
@@ -113,7 +113,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let left = db.store.count_unclassified(model, false).await.unwrap();
+    let left = db.store.count_unclassified(&model, false).await.unwrap();
     assert!(
         left > 0,
         "the run finished before it could be killed; raise MENTIONS"
@@ -135,7 +135,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
         "the restart did exactly what was left ({left}): {stdout}"
     );
 
-    assert_eq!(db.store.count_unclassified(model, false).await.unwrap(), 0);
+    assert_eq!(db.store.count_unclassified(&model, false).await.unwrap(), 0);
     let all = db
         .store
         .mentions(&MentionQuery {

@@ -17,6 +17,13 @@ fn earshot(dir: &Path, args: &[&str]) -> Output {
         .expect("run earshot")
 }
 
+/// The key the demo's mentions are stored with: the default model scored by the shipped head.
+fn default_model_key() -> String {
+    earshot_sentiment::Head::parse(earshot_sentiment::DEFAULT_HEAD_JSON, Path::new("shipped"))
+        .expect("the shipped head parses")
+        .model_key(earshot_sentiment::head::DEFAULT_HEAD_MODEL)
+}
+
 /// The JSON answer to a GET with an API key.
 async fn get_json(http: &reqwest::Client, url: String, key: &str) -> serde_json::Value {
     http.get(url)
@@ -332,7 +339,7 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     assert!(
         items
             .iter()
-            .all(|m| m["sentiment"]["model"] == "earshot/e5-small-sentiment@1"),
+            .all(|m| m["sentiment"]["model"] == default_model_key().as_str()),
         "every demo mention has a sentiment from the default model"
     );
     let mut listed = 0;
@@ -463,7 +470,7 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
     let ready = http.get(format!("{api}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let ready: serde_json::Value = ready.json().await.unwrap();
-    assert_eq!(ready["model"]["key"], "earshot/e5-small-sentiment@1");
+    assert_eq!(ready["model"]["key"], default_model_key().as_str());
     assert_eq!(ready["model"]["status"], "running");
     let bad = http
         .get(format!("{api}/api/v1/mentions?limit=zero"))

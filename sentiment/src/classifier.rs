@@ -4,7 +4,7 @@
 //! [`SentimentService`](crate::SentimentService) puts it on its own thread and feeds it batches.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
@@ -12,6 +12,7 @@ use ort::value::{Outlet, Tensor, TensorElementType};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::SentimentError;
+use crate::head::{Head, HeadChoice};
 use crate::model::{LabelMap, ModelConfig, ScoreOutput};
 use crate::runtime;
 
@@ -37,6 +38,9 @@ pub struct ClassifierOptions {
     /// The ONNX Runtime library to load. `None` means `ORT_DYLIB_PATH`, then a
     /// `libonnxruntime.so*` in `model_dir`; see [`locate_runtime`](crate::locate_runtime).
     pub ort_dylib: Option<PathBuf>,
+    /// Which head scores the encoder's embedding: the model's own (the default here), the
+    /// head Earshot ships, or a head file (see [`Head`]).
+    pub head: HeadChoice,
     /// Texts are truncated to this many tokens (further capped by the config's `max_length`).
     /// Mentions are snippets: 256 keeps nearly all of them whole and is much faster than 512.
     pub max_tokens: usize,
@@ -67,6 +71,7 @@ impl ClassifierOptions {
         Self {
             model_dir: model_dir.into(),
             ort_dylib: None,
+            head: HeadChoice::Builtin,
             max_tokens: Self::DEFAULT_MAX_TOKENS,
             intra_threads: Self::DEFAULT_INTRA_THREADS,
             batch_size: Self::DEFAULT_BATCH_SIZE,
@@ -78,8 +83,8 @@ impl ClassifierOptions {
 /// What the model says about one text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
-    /// `[p_negative, p_neutral, p_positive]`, summing to 1 (up to rounding). A 2-class model
-    /// gives neutral 0.
+    /// `[p_negative, p_neutral, p_positive]`, summing to 1 (up to rounding), from the configured
+    /// head when there is one, else from the model itself. A 2-class model gives neutral 0.
     pub probabilities: [f32; 3],
     /// The text's embedding as the model gives it (384 values, L2-normalised, for the default
     /// model); empty for models without an embedding output.
@@ -106,6 +111,10 @@ pub struct Classifier {
     tokenizer: Tokenizer,
     /// What the model directory's config said.
     config: ModelConfig,
+    /// The configured head, applied to each embedding in place of the model's own scores.
+    head: Option<Head>,
+    /// What results are stored against: the config's key, plus the head's id when there is one.
+    model_key: String,
     /// The graph's inputs, in order, and what each is fed.
     inputs: Vec<(String, InputKind)>,
     /// The output with class scores.
@@ -127,7 +136,7 @@ pub struct Classifier {
 impl std::fmt::Debug for Classifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Classifier")
-            .field("model", &self.config.model_key())
+            .field("model", &self.model_key)
             .field("dir", &self.config.dir())
             .field("max_tokens", &self.max_tokens)
             .finish_non_exhaustive()
@@ -145,6 +154,7 @@ impl Classifier {
     /// [`SentimentError::RuntimeLoad`].
     pub fn load(opts: &ClassifierOptions) -> Result<Self, SentimentError> {
         let config = ModelConfig::load(&opts.model_dir)?;
+        let head = opts.head.resolve(config.model_key())?;
         let dylib = runtime::locate_runtime(opts.ort_dylib.as_deref(), config.dir())?;
         let environment = runtime::environment(&dylib)?;
 
@@ -203,10 +213,13 @@ impl Classifier {
             }))
             .map_err(broken_tokenizer)?;
 
+        let model_key = config.model_key().to_owned();
         let mut classifier = Self {
             session,
             tokenizer,
             config,
+            head: None,
+            model_key,
             inputs,
             scores_output,
             softmax,
@@ -222,8 +235,11 @@ impl Classifier {
                 format!("failed its warm-up batch ({e})"),
             )
         })?;
+        if let Some(head) = head {
+            classifier.attach(head)?;
+        }
         tracing::info!(
-            model = classifier.config.model_key(),
+            model = classifier.model_key.as_str(),
             dir = %classifier.config.dir().display(),
             max_tokens,
             "sentiment model loaded"
@@ -231,14 +247,53 @@ impl Classifier {
         Ok(classifier)
     }
 
+    /// Puts `head` in place of the model's built-in head, after checking on a real text that
+    /// the model gives an embedding of the size the head needs. On refusal the classifier keeps
+    /// what it had.
+    fn attach(&mut self, head: Head) -> Result<(), SentimentError> {
+        let path = head.path().map(Path::to_path_buf).unwrap_or_default();
+        if self.embedding_output.is_none() {
+            return Err(SentimentError::head_file(
+                path,
+                format!(
+                    "needs the encoder's embedding, but the model in {} has no embedding output \
+                     (its config.json \"outputs\" names none; rebuild the default model with \
+                     scripts/build-model.sh)",
+                    self.config.dir().display()
+                ),
+            ));
+        }
+        let probe = self.classify(&WARM_UP[..1])?;
+        let got = probe.first().map_or(0, |s| s.embedding.len());
+        if got != head.embedding_dim() {
+            return Err(SentimentError::head_file(
+                path,
+                format!(
+                    "takes {}-value embeddings but the model in {} gives {got}",
+                    head.embedding_dim(),
+                    self.config.dir().display()
+                ),
+            ));
+        }
+        self.model_key = head.model_key(self.config.model_key());
+        self.head = Some(head);
+        Ok(())
+    }
+
     /// What the model directory's config said.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
 
-    /// The key results are stored against; see [`ModelConfig::model_key`].
+    /// The head in use, when one is configured.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// The key results are stored against: [`ModelConfig::model_key`], followed by
+    /// `+head:<id>` when a head is configured (`earshot/e5-small-sentiment@1+head:umsab-3f9c2a1b`).
     pub fn model_key(&self) -> &str {
-        self.config.model_key()
+        &self.model_key
     }
 
     /// The token limit in force: the options' `max_tokens`, capped by the config's `max_length`.
@@ -319,12 +374,20 @@ impl Classifier {
         };
 
         Ok((0..rows)
-            .map(|row| Scores {
-                probabilities: to_probabilities(&labels, scores.row(row), self.softmax),
-                embedding: embeddings
+            .map(|row| {
+                let own = to_probabilities(&labels, scores.row(row), self.softmax);
+                let embedding = embeddings
                     .as_ref()
                     .map(|e| e.row(row).to_vec())
-                    .unwrap_or_default(),
+                    .unwrap_or_default();
+                let probabilities = match &self.head {
+                    Some(head) => head.probabilities(&embedding, own),
+                    None => own,
+                };
+                Scores {
+                    probabilities,
+                    embedding,
+                }
             })
             .collect())
     }

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 pub(crate) const MODEL_HINT: &str = "build the default model with `scripts/build-model.sh`, \
      or point [sentiment] model_dir at an ONNX export";
 
+/// What the operator is told whenever the configured head is not usable.
+pub(crate) const HEAD_HINT: &str = "make one with `earshot train-head`, point [sentiment] head \
+     at another head file, or remove the setting to use the model's built-in head";
+
 /// Everything that can go wrong in the sentiment stage.
 #[derive(Debug, thiserror::Error)]
 pub enum SentimentError {
@@ -33,6 +37,15 @@ pub enum SentimentError {
         labels: String,
         /// Which rule they break.
         reason: String,
+    },
+
+    /// The configured head file is missing, unreadable or broken, or does not fit the model.
+    #[error("sentiment head: {path} {problem}; {HEAD_HINT}")]
+    HeadFile {
+        /// The head file at fault.
+        path: PathBuf,
+        /// What is wrong with it, phrased to follow the path ("cannot be read", ...).
+        problem: String,
     },
 
     /// No ONNX Runtime shared library could be found.
@@ -78,6 +91,14 @@ pub enum SentimentError {
 }
 
 impl SentimentError {
+    /// A [`SentimentError::HeadFile`] for `path`.
+    pub(crate) fn head_file(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Self::HeadFile {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+
     /// A [`SentimentError::ModelFile`] for `path`.
     pub(crate) fn model_file(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         Self::ModelFile {

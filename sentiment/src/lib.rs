@@ -8,6 +8,8 @@
 //!   negative, neutral and positive, and the embedding when the model gives one).
 //! - [`SentimentService`] runs a classifier on a dedicated thread behind a bounded queue, batching
 //!   callers' texts, for use from async code.
+//! - [`Head`] is a trained classification head read from its own JSON file: when one is
+//!   configured, it replaces the model's built-in head on the encoder's embedding.
 //! - [`language::detect`] names a text's language (ISO 639-1).
 //!
 //! - [`worker::Worker`] claims unclassified mentions from the store in leased batches,
@@ -18,14 +20,17 @@
 
 mod classifier;
 mod error;
+pub mod head;
 pub mod language;
 mod model;
 mod runtime;
 mod service;
+pub mod training;
 pub mod worker;
 
 pub use classifier::{Classifier, ClassifierOptions, Scores};
 pub use error::SentimentError;
+pub use head::{Head, HeadChoice, HeadFile, HeadInput, HeadType, DEFAULT_HEAD_JSON};
 pub use model::{LabelMap, ModelConfig, ScoreOutput, CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
 pub use runtime::{locate_runtime, ORT_DYLIB_ENV};
 pub use service::SentimentService;

@@ -286,3 +286,71 @@ async fn the_service_answers_concurrent_callers_in_their_own_order() {
     let service = Arc::try_unwrap(service).expect("all callers are done");
     drop(service); // joins the model thread
 }
+
+/// The shipped head, on the real model: the key names it, and each text's probabilities are
+/// exactly the head applied to that text's embedding (not the built-in head's).
+#[test]
+fn the_shipped_head_scores_the_embedding_and_names_itself_in_the_key() {
+    use earshot_sentiment::{Head, HeadChoice, DEFAULT_HEAD_JSON};
+    let mut opts = ClassifierOptions::new(model_dir());
+    opts.head = HeadChoice::Shipped;
+    let mut with_head = Classifier::load(&opts).unwrap();
+    let head = Head::parse(DEFAULT_HEAD_JSON, std::path::Path::new("shipped")).unwrap();
+    assert_eq!(
+        with_head.model_key(),
+        format!("earshot/e5-small-sentiment@1+head:{}", head.id())
+    );
+    let texts = [
+        "The kettle broke after two days and support never answered. Terrible.",
+        "Absolutely love this grinder, best purchase this year!",
+        "The store opens at nine on Monday.",
+    ];
+    let builtin = classify(&texts);
+    let headed = with_head.classify(&texts).unwrap();
+    for ((b, h), text) in builtin.iter().zip(&headed).zip(texts) {
+        assert_eq!(b.embedding, h.embedding, "{text}");
+        let expected = head.probabilities(&h.embedding, b.probabilities);
+        for k in 0..3 {
+            assert!(
+                (expected[k] - h.probabilities[k]).abs() < 1e-6,
+                "{text}: {expected:?} vs {:?}",
+                h.probabilities
+            );
+        }
+        assert_ne!(b.probabilities, h.probabilities, "{text}");
+    }
+    let labels: Vec<&str> = headed.iter().map(label).collect();
+    assert_eq!(labels, ["negative", "positive", "neutral"]);
+}
+
+#[test]
+fn a_head_of_the_wrong_size_or_on_a_model_without_embeddings_is_refused_clearly() {
+    use earshot_sentiment::{HeadChoice, HeadFile, DEFAULT_HEAD_JSON};
+    let dir = tempfile::tempdir().unwrap();
+    let mut file: HeadFile = serde_json::from_str(DEFAULT_HEAD_JSON).unwrap();
+    file.dim = 4;
+    for row in &mut file.layers[0].weights {
+        row.truncate(4);
+    }
+    let path = dir.path().join("small.json");
+    std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+
+    let mut opts = ClassifierOptions::new(model_dir());
+    opts.head = HeadChoice::File(path.clone());
+    let err = Classifier::load(&opts).unwrap_err().to_string();
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.contains("takes 4-value embeddings but the model"),
+        "{err}"
+    );
+    assert!(err.contains("gives 384"), "{err}");
+
+    // A Hugging Face export has no embedding output.
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logits-2class");
+    let mut opts = ClassifierOptions::new(fixture);
+    opts.ort_dylib = Some(earshot_sentiment::locate_runtime(None, &model_dir()).unwrap());
+    opts.head = HeadChoice::File(path);
+    let err = Classifier::load(&opts).unwrap_err().to_string();
+    assert!(err.contains("has no embedding output"), "{err}");
+    assert!(err.contains("scripts/build-model.sh"), "{err}");
+}

@@ -377,3 +377,14 @@ pub async fn serve_api(state: earshot_api::AppState) -> String {
     tokio::spawn(earshot_api::serve(listener, state, std::future::pending()));
     base
 }
+
+/// The key a mention classified with the default settings is stored with: the default model
+/// scored by the head Earshot ships (`earshot/e5-small-sentiment@1+head:<id>`).
+pub fn default_model_key() -> String {
+    let head = earshot_sentiment::Head::parse(
+        earshot_sentiment::DEFAULT_HEAD_JSON,
+        std::path::Path::new("shipped"),
+    )
+    .expect("the shipped head parses");
+    head.model_key(earshot_sentiment::head::DEFAULT_HEAD_MODEL)
+}
