@@ -380,15 +380,8 @@ macro_rules! impl_store {
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<()>, $crate::StoreError> {
                 use $crate::setup::*;
-                let done = sqlx::query(RETIRE_API_BRAND)
-                    .bind(slug.as_str())
-                    .bind(now.as_millis())
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return self.refusal(BRAND_ORIGIN, slug.as_str()).await;
-                }
-                Ok($crate::Change::Done(()))
+                self.retire_api(RETIRE_API_BRAND, BRAND_ORIGIN, slug.as_str(), now)
+                    .await
             }
 
             async fn create_source(
@@ -436,15 +429,8 @@ macro_rules! impl_store {
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<()>, $crate::StoreError> {
                 use $crate::setup::*;
-                let done = sqlx::query(RETIRE_API_SOURCE)
-                    .bind(name.as_str())
-                    .bind(now.as_millis())
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return self.refusal(SOURCE_ORIGIN, name.as_str()).await;
-                }
-                Ok($crate::Change::Done(()))
+                self.retire_api(RETIRE_API_SOURCE, SOURCE_ORIGIN, name.as_str(), now)
+                    .await
             }
 
             async fn claim_sources(
@@ -1392,6 +1378,26 @@ macro_rules! impl_store {
                     Some(r) => $crate::Change::Done($crate::shared::source_from_row(&r)?),
                     None => $crate::Change::NotFound,
                 })
+            }
+
+            /// Retires the live API brand or source `key` with `retire_sql` (`$1` the key,
+            /// `$2` the time), or says why not, from its origin (`origin_sql`).
+            async fn retire_api(
+                &self,
+                retire_sql: &str,
+                origin_sql: &str,
+                key: &str,
+                now: earshot_domain::Timestamp,
+            ) -> Result<$crate::Change<()>, $crate::StoreError> {
+                let done = sqlx::query(retire_sql)
+                    .bind(key)
+                    .bind(now.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return self.refusal(origin_sql, key).await;
+                }
+                Ok($crate::Change::Done(()))
             }
 
             /// Why an API change matched no row: there is no live `key`
