@@ -513,3 +513,51 @@ async fn the_widget_script_is_served_cacheable_and_cross_origin() {
     assert_eq!(resp.status(), 404);
     db.cleanup().await;
 }
+
+/// Under load, requests share stamp reads (see `StampReads` in api/src/public.rs); still,
+/// every request sent after another process's approval committed sees it, while 32 other
+/// clients keep asking throughout.
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_stamp_reads_never_serve_a_feed_older_than_the_request() {
+    use earshot_domain::{Actor, ReviewId};
+    use earshot_store::ReviewDecision;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let db = TestDb::sqlite().await;
+    let api = start(&db).await;
+    let path = "/public/v1/brands/acme/reviews";
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (api, stop) = (api.clone(), stop.clone());
+        load.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                assert_eq!(api.public(path, &[]).await.status(), 200);
+            }
+        });
+    }
+    let other = earshot_store::connect(&db.url).await.unwrap();
+    let approve = ReviewDecision::Approve { excerpt: None };
+    for (round, id) in [1, 2, 3].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        other
+            .decide_review(ReviewId(id), &approve, &Actor::earshot(), Timestamp::now())
+            .await
+            .unwrap();
+        let mut after = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let api = api.clone();
+            after.spawn(async move { feed_now(&api, path).await.1 });
+        }
+        while let Some(ids) = after.join_next().await {
+            let ids = ids.unwrap();
+            assert_eq!(ids.len(), round + 1, "round {round}: {ids:?}");
+            assert!(ids.contains(&id), "round {round}: {ids:?}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    while let Some(done) = load.join_next().await {
+        done.unwrap();
+    }
+    db.cleanup().await;
+}

@@ -15,8 +15,9 @@
 //!
 //! The server keeps each feed it builds ([`FeedCache`]), with the brand's feed stamp
 //! (`Store::feed_stamp`) read before building it, and serves it again for as long as a
-//! fresh read of the stamp is equal: one indexed read per request instead of the
-//! reviews query and serialisation. The stamp is raised by database triggers in the
+//! fresh read of the stamp is equal: one indexed read instead of the reviews query and
+//! serialisation, and that read shared by the requests that arrive while it is in flight
+//! ([`StampReads`]). The stamp is raised by database triggers in the
 //! transaction of every change to what the feed shows, whichever process commits it, so
 //! a request that starts after an approval or a withdrawal commits never gets the feed
 //! from before it. (The API benchmark in BENCHMARKS.md shows why: built per request, the
@@ -32,11 +33,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use earshot_domain::{plain_text, BrandSlug, Review, ReviewStatus, Timestamp};
-use earshot_store::{FeedStamp, ReviewQuery, StoreError};
+use earshot_store::{FeedStamp, ReviewQuery, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The widget's source: kept in its own file so it can be read and reviewed as script.
 const WIDGET_JS: &str = include_str!("widget.js");
@@ -59,6 +61,7 @@ const MAX_CACHED_FEEDS: usize = 1024;
 #[derive(Default)]
 pub(crate) struct FeedCache {
     feeds: Mutex<HashMap<(BrandSlug, u32), CachedFeed>>,
+    stamps: StampReads,
 }
 
 #[derive(Clone)]
@@ -66,6 +69,52 @@ struct CachedFeed {
     stamp: FeedStamp,
     body: Bytes,
     etag: HeaderValue,
+}
+
+/// Shares one read of a brand's feed stamp among the requests that arrive while it is in
+/// flight, so that under load the database sees about one stamp read per read's duration
+/// instead of one per request. A request may only use a read that *started after it
+/// arrived*: such a read sees every change committed before the request, so sharing never
+/// serves a feed older than a per-request read would have.
+#[derive(Default)]
+pub(crate) struct StampReads {
+    /// Orders arrivals and read starts: a read answers the requests that drew a lower
+    /// ticket than its own.
+    tickets: AtomicU64,
+    /// Per brand: the latest read, with its ticket. The async lock queues the requests
+    /// that arrive while a read is in flight.
+    latest: Mutex<HashMap<BrandSlug, LatestRead>>,
+}
+
+/// A brand's latest stamp read and the ticket it started with; `None` before the first.
+type LatestRead = Arc<tokio::sync::Mutex<Option<(u64, Option<FeedStamp>)>>>;
+
+impl StampReads {
+    /// The brand's stamp (`None`: no such brand) as of some moment after this call began.
+    async fn stamp(
+        &self,
+        store: &dyn Store,
+        slug: &BrandSlug,
+    ) -> Result<Option<FeedStamp>, StoreError> {
+        let arrived = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let flight = {
+            let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+            if latest.len() >= MAX_CACHED_FEEDS && !latest.contains_key(slug) {
+                latest.clear();
+            }
+            latest.entry(slug.clone()).or_default().clone()
+        };
+        let mut last = flight.lock().await;
+        if let Some((started, stamp)) = &*last {
+            if *started > arrived {
+                return Ok(stamp.clone());
+            }
+        }
+        let started = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let stamp = store.feed_stamp(slug).await?;
+        *last = Some((started, stamp.clone()));
+        Ok(stamp)
+    }
 }
 
 impl FeedCache {
@@ -269,8 +318,9 @@ async fn feed(
     let limit = feed_limit(raw.limit.as_deref())?;
     // The stamp first: whatever the reviews query then reads is at least as new.
     let stamp = state
-        .store
-        .feed_stamp(&slug)
+        .feeds
+        .stamps
+        .stamp(state.store.as_ref(), &slug)
         .await?
         .ok_or_else(|| no_brand(slug.as_str()))?;
     if let Some(hit) = state.feeds.get(&slug, limit, &stamp) {
