@@ -30,8 +30,8 @@ pub struct CrawlReport {
 /// Crawls sources. Cheap to clone: clones share the HTTP client, the matcher and the store.
 ///
 /// The brands to match come from the store (the config file's and those made through
-/// the admin API), read again before each round of claims, so a brand added, changed or
-/// retired through the API applies from the next round, in every process.
+/// the admin API), read again after each claim that found work, so a brand added,
+/// changed or retired through the API applies from the next round, in every process.
 #[derive(Clone)]
 pub struct Crawler {
     fetcher: Fetcher,
@@ -207,7 +207,6 @@ impl Crawler {
         on_start: impl FnOnce(usize),
         mut on_done: impl FnMut(&CrawlReport),
     ) -> Result<Vec<CrawlReport>, StoreError> {
-        let matcher = self.matcher().await?;
         let claimed = self
             .store
             .claim_sources(&Claim {
@@ -219,6 +218,9 @@ impl Crawler {
                 name: only,
             })
             .await?;
+        // The brands after the claim: a brand made before a source was (and so before
+        // any claim of it) is always matched in that source's first crawl.
+        let matcher = self.matcher().await?;
         on_start(claimed.len());
         let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = JoinSet::new();
@@ -266,9 +268,11 @@ impl Crawler {
                     due_only: true,
                     name: None,
                 };
-                let matcher = self.matcher_or_last().await;
                 match self.store.claim_sources(&claim).await {
+                    Ok(due) if due.is_empty() => {}
                     Ok(due) => {
+                        // After the claim, as in `crawl_all_once`.
+                        let matcher = self.matcher_or_last().await;
                         for source in due {
                             let (me, matcher) = (self.clone(), matcher.clone());
                             tasks.spawn(async move { me.crawl(&source, &matcher).await });
