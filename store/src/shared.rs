@@ -333,16 +333,7 @@ macro_rules! impl_store {
                 brand: &earshot_domain::Brand,
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<$crate::StoredBrand>, $crate::StoreError> {
-                use $crate::setup::*;
-                let (min_rating, min_positive) = auto_approve_columns(brand);
-                let made: Option<i64> = sqlx::query_scalar(INSERT_API_BRAND)
-                    .bind(brand.slug.as_str())
-                    .bind(&brand.name)
-                    .bind(terms_json(&brand.terms))
-                    .bind(terms_json(&brand.exclude))
-                    .bind(min_rating)
-                    .bind(min_positive)
-                    .bind(now.as_millis())
+                let made = Self::brand_query($crate::setup::INSERT_API_BRAND, brand, now)
                     .fetch_optional(&self.pool)
                     .await?;
                 if made.is_none() {
@@ -357,15 +348,7 @@ macro_rules! impl_store {
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<$crate::StoredBrand>, $crate::StoreError> {
                 use $crate::setup::*;
-                let (min_rating, min_positive) = auto_approve_columns(brand);
-                let done = sqlx::query(UPDATE_API_BRAND)
-                    .bind(brand.slug.as_str())
-                    .bind(&brand.name)
-                    .bind(terms_json(&brand.terms))
-                    .bind(terms_json(&brand.exclude))
-                    .bind(min_rating)
-                    .bind(min_positive)
-                    .bind(now.as_millis())
+                let done = Self::brand_query(UPDATE_API_BRAND, brand, now)
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {
@@ -389,12 +372,7 @@ macro_rules! impl_store {
                 source: &earshot_domain::Source,
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<$crate::StoredSource>, $crate::StoreError> {
-                let made: Option<i64> = sqlx::query_scalar($crate::setup::INSERT_API_SOURCE)
-                    .bind(source.name.as_str())
-                    .bind(source.kind.as_str())
-                    .bind(source.url.as_str())
-                    .bind($crate::shared::secs(source.every))
-                    .bind(now.as_millis())
+                let made = Self::source_query($crate::setup::INSERT_API_SOURCE, source, now)
                     .fetch_optional(&self.pool)
                     .await?;
                 if made.is_none() {
@@ -409,12 +387,7 @@ macro_rules! impl_store {
                 now: earshot_domain::Timestamp,
             ) -> Result<$crate::Change<$crate::StoredSource>, $crate::StoreError> {
                 use $crate::setup::*;
-                let done = sqlx::query(UPDATE_API_SOURCE)
-                    .bind(source.name.as_str())
-                    .bind(source.kind.as_str())
-                    .bind(source.url.as_str())
-                    .bind($crate::shared::secs(source.every))
-                    .bind(now.as_millis())
+                let done = Self::source_query(UPDATE_API_SOURCE, source, now)
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {
@@ -1378,6 +1351,41 @@ macro_rules! impl_store {
                     Some(r) => $crate::Change::Done($crate::shared::source_from_row(&r)?),
                     None => $crate::Change::NotFound,
                 })
+            }
+
+            /// `sql` with a brand bound as the API's brand statements take it: `$1` slug,
+            /// `$2` name, `$3` terms, `$4` exclusions, `$5`/`$6` auto-approve bounds, `$7`
+            /// the time.
+            fn brand_query<'q>(
+                sql: &'q str,
+                brand: &'q earshot_domain::Brand,
+                now: earshot_domain::Timestamp,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                use $crate::setup::*;
+                let (min_rating, min_positive) = auto_approve_columns(brand);
+                sqlx::query(sql)
+                    .bind(brand.slug.as_str())
+                    .bind(&brand.name)
+                    .bind(terms_json(&brand.terms))
+                    .bind(terms_json(&brand.exclude))
+                    .bind(min_rating)
+                    .bind(min_positive)
+                    .bind(now.as_millis())
+            }
+
+            /// `sql` with a source bound as the API's source statements take it: `$1` name,
+            /// `$2` kind, `$3` URL, `$4` interval in seconds, `$5` the time.
+            fn source_query<'q>(
+                sql: &'q str,
+                source: &'q earshot_domain::Source,
+                now: earshot_domain::Timestamp,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                sqlx::query(sql)
+                    .bind(source.name.as_str())
+                    .bind(source.kind.as_str())
+                    .bind(source.url.as_str())
+                    .bind($crate::shared::secs(source.every))
+                    .bind(now.as_millis())
             }
 
             /// Retires the live API brand or source `key` with `retire_sql` (`$1` the key,
