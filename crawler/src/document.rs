@@ -2,9 +2,9 @@
 
 use earshot_domain::Timestamp;
 
-/// One item from a source (a feed entry today; a forum post or a review later), reduced
+/// One item from a source (a feed entry, a forum post, a review or an article), reduced
 /// to plain text. Parsers produce it; brand matching and dedup consume it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {
     /// The item's own identifier (RSS guid, Atom id, JSON Feed id), if it had one.
     pub guid: Option<String>,
@@ -16,4 +16,9 @@ pub struct Document {
     pub text: String,
     pub author: Option<String>,
     pub published_at: Option<Timestamp>,
+    /// A review's star rating, normalised to 0..1 (worst to best), when the page gave one.
+    pub rating: Option<f64>,
+    /// Text the author quoted from other posts, kept apart from `text`: a brand named
+    /// only inside a quote is not a mention by the quoting author, so it is not matched.
+    pub quotes: Vec<String>,
 }

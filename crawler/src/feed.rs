@@ -164,6 +164,7 @@ fn document(entry: Entry, format: &FeedType, base: &Url) -> Document {
         text,
         author,
         published_at,
+        ..Document::default()
     }
 }
 

@@ -409,6 +409,7 @@ mod tests {
             text: text.to_owned(),
             author: Some("Ann".to_owned()),
             published_at: Some(Timestamp::from_millis(1_700_000_000_000)),
+            ..Document::default()
         }
     }
 

@@ -10,6 +10,7 @@ mod brand;
 mod csv;
 mod mention;
 mod origin;
+mod recipe;
 mod review;
 mod sentiment;
 mod source;
@@ -25,6 +26,7 @@ pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use csv::{csv_field, csv_line, mention_record, MENTION_CSV_HEADER};
 pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
 pub use origin::Origin;
+pub use recipe::{Preset, Recipe};
 pub use review::{
     plain_text, review_for, AutoApprove, Excerpt, InvalidReviewAction, Review, ReviewAction,
     ReviewId, ReviewStatus,
