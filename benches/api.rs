@@ -143,6 +143,8 @@ async fn configure(store: &dyn Store, now: Timestamp) {
             kind: SourceKind::Feed,
             url: SourceUrl::parse(&format!("https://{}.example/feed.xml", source_name(i))).unwrap(),
             every: Duration::from_secs(900),
+            recipe: None,
+            host_interval: None,
         })
         .collect();
     store.sync_config(&brands, &sources, now).await.unwrap();
@@ -222,6 +224,8 @@ async fn crawl_and_classify(
                 next_check_at: Some(at.plus(Duration::from_secs(900))),
                 ..SourceState::default()
             },
+            problems: Vec::new(),
+            aggregate: None,
         };
         let stored = store
             .record_crawl(source.id, "bench", &record)
@@ -747,6 +751,7 @@ impl Generator {
                 matched_term: name.to_owned(),
                 author,
                 published_at: Some(published),
+                rating: None,
             },
             Sentiment {
                 label,

@@ -885,6 +885,8 @@ async fn ingest_once(corpus: &Corpus, dir: &Path, rep: usize) -> IngestRun {
             kind: SourceKind::Feed,
             url: SourceUrl::parse(f.base.as_str()).expect("a valid source URL"),
             every: EVERY,
+            recipe: None,
+            host_interval: None,
         })
         .collect();
     let store = fresh_store(dir, &format!("bench-ingest-{rep}.db")).await;
@@ -933,6 +935,8 @@ async fn ingest_once(corpus: &Corpus, dir: &Path, rep: usize) -> IngestRun {
             error: None,
             state: schedule::after_success(&SourceState::default(), now, EVERY, None, None),
             mentions,
+            problems: Vec::new(),
+            aggregate: None,
         };
         let new = store
             .record_crawl(ids[&Corpus::source_name(i)], "bench", &record)
@@ -1083,6 +1087,8 @@ async fn crawl_three_times(corpus: &Corpus, site: &Site, dir: &Path, rep: usize)
             kind: SourceKind::Feed,
             url: SourceUrl::parse(&site.url(f)).expect("a valid source URL"),
             every: EVERY,
+            recipe: None,
+            host_interval: None,
         })
         .collect();
     let store = fresh_store(dir, &format!("bench-crawl-{rep}.db")).await;

@@ -457,6 +457,8 @@ fn phase_worker(dir: &Path, model_dir: &Path) -> String {
             kind: SourceKind::Feed,
             url: SourceUrl::parse("https://example.com/feed.xml").expect("url"),
             every: Duration::from_secs(3600),
+            recipe: None,
+            host_interval: None,
         };
         let now = Timestamp::now();
         store
@@ -476,6 +478,7 @@ fn phase_worker(dir: &Path, model_dir: &Path) -> String {
                 matched_term: "bench".into(),
                 author: None,
                 published_at: None,
+                rating: None,
             })
             .collect();
         let record = CrawlRecord {
@@ -487,6 +490,8 @@ fn phase_worker(dir: &Path, model_dir: &Path) -> String {
             error: None,
             mentions,
             state: SourceState::default(),
+            problems: Vec::new(),
+            aggregate: None,
         };
         let stored = store
             .record_crawl(id, "bench", &record)

@@ -118,5 +118,23 @@ pub fn summary(reports: &[CrawlReport]) -> String {
             r.error.as_deref().unwrap_or_default()
         ));
     }
+    for r in reports.iter().filter(|r| !r.problems.is_empty()) {
+        const SHOWN: usize = 3;
+        out.push_str(&format!(
+            "  PARTLY READ {} ({} problem{}):\n",
+            r.source,
+            r.problems.len(),
+            if r.problems.len() == 1 { "" } else { "s" }
+        ));
+        for p in r.problems.iter().take(SHOWN) {
+            out.push_str(&format!("    {p}\n"));
+        }
+        if r.problems.len() > SHOWN {
+            out.push_str(&format!(
+                "    ... and {} more (each is logged at warn level)\n",
+                r.problems.len() - SHOWN
+            ));
+        }
+    }
     out
 }

@@ -4,8 +4,8 @@
 
 use earshot_crawler::fetch::FetchLimits;
 use earshot_domain::{
-    AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Source, SourceKind,
-    SourceName, SourceUrl, Threshold,
+    AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Recipe, Source,
+    SourceKind, SourceName, SourceUrl, Threshold,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -209,6 +209,9 @@ struct RawSource {
     kind: Spanned<String>,
     url: Spanned<String>,
     every: Option<Spanned<String>>,
+    /// `recipe = { preset = "phpbb" }` or selectors, for forum and review sources.
+    recipe: Option<Spanned<Recipe>>,
+    host_interval: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -579,12 +582,28 @@ impl Validator<'_> {
                     .map_err(|m| self.error(at(e), format!("every: {m}")))?,
                 None => Duration::from_secs(30 * 60),
             };
-            out.push(Source {
+            let host_interval = match &s.host_interval {
+                Some(e) => Some(humantime::parse_duration(e.get_ref().trim()).map_err(|_| {
+                    self.error(
+                        at(e),
+                        format!(
+                            "host_interval: {:?} is not a duration such as 500ms, 2s or 1m",
+                            e.get_ref()
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            let source = Source {
                 name,
                 kind,
                 url,
                 every,
-            });
+                recipe: s.recipe.as_ref().map(|r| r.get_ref().clone()),
+                host_interval,
+            };
+            source.check().map_err(|e| self.error(at(&s.name), e.0))?;
+            out.push(source);
         }
         Ok(out)
     }
@@ -800,6 +819,22 @@ every = "15m"
             error_of(&syntax)
         );
 
+        let forum_without_recipe = GOOD.replace("kind = \"feed\"", "kind = \"forum\"");
+        assert!(
+            error_of(&forum_without_recipe)
+                .contains("line 12: source forum: a forum needs a recipe"),
+            "{}",
+            error_of(&forum_without_recipe)
+        );
+        let bad_recipe = GOOD.replace(
+            "kind = \"feed\"",
+            "kind = \"forum\"\nrecipe = { preset = \"phpbb\", posts = \"div\" }",
+        );
+        assert!(
+            error_of(&bad_recipe).contains("unknown field `posts`"),
+            "{}",
+            error_of(&bad_recipe)
+        );
         let bad_kind = GOOD.replace("kind = \"feed\"", "kind = \"usenet\"");
         assert!(error_of(&bad_kind).contains("line 13: unknown source kind"));
 

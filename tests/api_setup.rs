@@ -255,3 +255,81 @@ async fn sources_are_validated_made_changed_and_retired() {
     assert_eq!(names, ["forum"], "a retired source is not listed");
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn forum_and_review_sources_carry_a_recipe_that_fits_their_kind() {
+    let db = TestDb::sqlite().await;
+    let admin = start(&db).await;
+    let url = "https://board.test/viewforum.php?f=2";
+    let cases = [
+        (
+            json!({"name": "board", "url": url, "kind": "forum"}),
+            "a forum needs a recipe",
+        ),
+        (
+            json!({"name": "board", "url": url, "kind": "forum", "recipe": {"post": "div.post"}}),
+            "both `post` and `body`",
+        ),
+        (
+            json!({"name": "board", "url": url, "kind": "forum", "recipe": {"preset": "ipb"}}),
+            "unknown variant `ipb`",
+        ),
+        (
+            json!({"name": "board", "url": url, "kind": "forum", "recipe": {"preset": "phpbb", "posts": "x"}}),
+            "unknown field `posts`",
+        ),
+        (
+            json!({"name": "board", "url": url, "kind": "forum",
+                   "recipe": {"preset": "phpbb", "max_pages": 1000}}),
+            "max_pages = 1000 must be from 1 to 100",
+        ),
+        (
+            json!({"name": "board", "url": url, "recipe": {"preset": "phpbb"}}),
+            "a feed source takes no recipe",
+        ),
+        (
+            json!({"name": "board", "url": url, "kind": "page", "host_interval_ms": 601_000}),
+            "host_interval must be at most 600s",
+        ),
+    ];
+    for (body, says) in cases {
+        let message = refusal(admin.post("/api/v1/sources", body.clone()).await, 400);
+        assert!(message.contains(says), "{body}: {message}");
+    }
+
+    let recipe = json!({"preset": "phpbb", "max_pages": 3, "thread_links": "a.topictitle"});
+    let (status, made) = admin
+        .post(
+            "/api/v1/sources",
+            json!({"name": "board", "url": url, "kind": "forum", "recipe": recipe,
+                   "host_interval_ms": 2500}),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (&made["kind"], &made["recipe"], &made["host_interval_ms"]),
+        (&json!("forum"), &recipe, &json!(2500))
+    );
+    let (_, shown) = admin.get("/api/v1/sources/board").await;
+    assert_eq!(shown["recipe"], recipe);
+
+    // A new kind that takes no recipe drops it; the host interval stays.
+    let (status, page) = admin
+        .call(
+            Method::PATCH,
+            "/api/v1/sources/board",
+            Some(json!({"kind": "page"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (&page["kind"], page.get("recipe"), &page["host_interval_ms"]),
+        (&json!("page"), None, &json!(2500))
+    );
+
+    let (status, ratings) = admin.get("/api/v1/sources/board/ratings").await;
+    assert_eq!((status.as_u16(), ratings), (200, json!({"items": []})));
+    let missing = admin.get("/api/v1/sources/nowhere/ratings").await;
+    assert!(refusal(missing, 404).contains("no source nowhere"));
+    db.cleanup().await;
+}

@@ -214,6 +214,13 @@ fn routes() -> Vec<Route> {
         r(Method::GET, "/api/v1/sources", None, 200, ANY_ROLE),
         r(Method::GET, "/api/v1/sources/forum", None, 200, ANY_ROLE),
         r(
+            Method::GET,
+            "/api/v1/sources/forum/ratings",
+            None,
+            200,
+            ANY_ROLE,
+        ),
+        r(
             Method::POST,
             "/api/v1/sources",
             Some(json!({"name": "blog", "url": "https://blog.test/feed"})),

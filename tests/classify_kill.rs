@@ -58,6 +58,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
             matched_term: "Acme".into(),
             author: None,
             published_at: None,
+            rating: None,
         })
         .collect();
     let record = CrawlRecord {
@@ -69,6 +70,8 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
         error: None,
         mentions,
         state: SourceState::default(),
+        problems: Vec::new(),
+        aggregate: None,
     };
     assert_eq!(
         db.store

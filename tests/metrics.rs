@@ -106,6 +106,8 @@ async fn metrics_follow_the_store(db: TestDb) {
         error: Some("HTTP 500".into()),
         mentions: vec![],
         state: failing,
+        problems: Vec::new(),
+        aggregate: None,
     };
     store.record_crawl(news.id, "w", &record).await.unwrap();
 

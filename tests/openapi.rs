@@ -48,6 +48,7 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/sources/{name}"),
     ("PATCH", "/api/v1/sources/{name}"),
     ("DELETE", "/api/v1/sources/{name}"),
+    ("GET", "/api/v1/sources/{name}/ratings"),
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys"),
     ("DELETE", "/api/v1/keys/{id}"),

@@ -40,6 +40,8 @@ fn record(at: Timestamp, mentions: Vec<NewMention>, state: SourceState) -> Crawl
         error: None,
         mentions,
         state,
+        problems: Vec::new(),
+        aggregate: None,
     }
 }
 
@@ -2036,3 +2038,110 @@ async fn admin_setup_story(store: &dyn Store) {
 }
 
 on_both_backends!(the_admin_setup_story_holds_on_sqlite, the_admin_setup_story_holds_on_postgres, store: admin_setup_story);
+
+/// Forum and review sources: the recipe and host interval round-trip, a review's
+/// rating is stored on its mention, a page's aggregate rating is kept over time, and
+/// what a crawl could not read stays with its run.
+async fn page_sources_story(store: &dyn Store) {
+    use earshot_domain::{Preset, Recipe, SourceKind, SourceUrl};
+    use earshot_store::{AggregateRating, Change};
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let t1 = t0.plus(Duration::from_secs(3600));
+    let hour = Duration::from_secs(3600);
+    let board = Source {
+        name: SourceName::parse("board").unwrap(),
+        kind: SourceKind::Forum,
+        url: SourceUrl::parse("https://board.test/viewtopic.php?t=7").unwrap(),
+        every: hour,
+        recipe: Some(Recipe {
+            preset: Some(Preset::Phpbb),
+            max_pages: Some(3),
+            ..Recipe::default()
+        }),
+        host_interval: Some(Duration::from_millis(2500)),
+    };
+    let shop = Source {
+        name: SourceName::parse("shop").unwrap(),
+        kind: SourceKind::Reviews,
+        url: SourceUrl::parse("https://shop.test/anvil/reviews").unwrap(),
+        every: hour,
+        recipe: None,
+        host_interval: None,
+    };
+    store
+        .sync_config(&[acme()], std::slice::from_ref(&board), t0)
+        .await
+        .unwrap();
+    let Change::Done(made) = store.create_source(&shop, t0).await.unwrap() else {
+        panic!("source not made")
+    };
+    assert_eq!(made.source, shop);
+    let stored = store.sources().await.unwrap();
+    let find = |name: &str| {
+        stored
+            .iter()
+            .find(|s| s.source.name.as_str() == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("board").source, board, "recipe and host interval kept");
+
+    let mut review = mention("acme", "review-1", "Acme anvil: five stars", Some(t0));
+    review.rating = Some(1.0);
+    let rating = |raw_value: f64, count: u64| AggregateRating {
+        value: (raw_value - 1.0) / 4.0,
+        raw_value,
+        best: 5.0,
+        worst: 1.0,
+        count: Some(count),
+    };
+    for (at, raw, count, problems) in [
+        (
+            t0,
+            4.0,
+            120,
+            vec!["JSON-LD block 2: trailing garbage".to_owned()],
+        ),
+        (t1, 4.5, 130, vec![]),
+    ] {
+        let record = CrawlRecord {
+            problems,
+            aggregate: Some(rating(raw, count)),
+            ..record(at, vec![review.clone()], SourceState::default())
+        };
+        store
+            .record_crawl(find("shop").id, "test-worker", &record)
+            .await
+            .unwrap();
+    }
+    let shop_name = SourceName::parse("shop").unwrap();
+    let ratings = store.source_ratings(&shop_name, 10).await.unwrap();
+    assert_eq!(
+        ratings
+            .iter()
+            .map(|r| (r.observed_at, r.rating.clone()))
+            .collect::<Vec<_>>(),
+        vec![(t1, rating(4.5, 130)), (t0, rating(4.0, 120))],
+        "newest first"
+    );
+    assert_eq!(store.source_ratings(&shop_name, 1).await.unwrap().len(), 1);
+    let unknown = SourceName::parse("nowhere").unwrap();
+    assert!(store.source_ratings(&unknown, 10).await.unwrap().is_empty());
+
+    let mentions = store
+        .mentions(&MentionQuery {
+            limit: 10,
+            ..MentionQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mentions.len(), 1, "the second crawl found the same review");
+    assert_eq!(mentions[0].rating, Some(1.0));
+    let runs = store.crawl_runs(10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.problems.clone()).collect::<Vec<_>>(),
+        vec![vec![], vec!["JSON-LD block 2: trailing garbage".to_owned()]]
+    );
+}
+
+on_both_backends!(the_page_sources_story_holds_on_sqlite, the_page_sources_story_holds_on_postgres, store: page_sources_story);

@@ -2,7 +2,8 @@
 //! last error, consecutive errors, next check). Every role may list them; the admin
 //! adds, changes and retires them. Sources from the config file are listed too
 //! (`"origin": "config"`) but are changed in the file. A source made here is due at
-//! once; a retired one is no longer crawled, and its mentions stay.
+//! once; a retired one is no longer crawled, and its mentions stay. A review source's
+//! aggregate ratings over time are at `/api/v1/sources/{name}/ratings`.
 
 use crate::auth::{Caller, ManageSetup, ReadSetup};
 use crate::extract::{JsonBody, PathText};
@@ -11,9 +12,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use earshot_domain::{Source, SourceKind, SourceName, SourceUrl, Timestamp};
-use earshot_store::{Change, StoredSource};
+use earshot_domain::{Recipe, Source, SourceKind, SourceName, SourceUrl, Timestamp};
+use earshot_store::{Change, SourceRating, StoredSource};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/v1/sources/{name}",
             get(show).patch(update).delete(retire),
         )
+        .route("/api/v1/sources/{name}/ratings", get(ratings))
 }
 
 /// The interval of a source made without one, as in the config file.
@@ -49,6 +52,25 @@ async fn show(
     live(&state, &name).await.map(Json)
 }
 
+/// How many aggregate ratings `/ratings` lists.
+const RATINGS_LIMIT: u32 = 500;
+
+#[derive(Debug, Serialize)]
+struct Ratings {
+    items: Vec<SourceRating>,
+}
+
+async fn ratings(
+    _: Caller<ReadSetup>,
+    PathText(name): PathText,
+    State(state): State<AppState>,
+) -> Result<Json<Ratings>, ApiError> {
+    let name = SourceName::parse(&name)?;
+    live(&state, &name).await?;
+    let items = state.store.source_ratings(&name, RATINGS_LIMIT).await?;
+    Ok(Json(Ratings { items }))
+}
+
 /// A new source as sent. `kind` defaults to `feed`, `every_secs` to 1800.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +79,8 @@ struct RawSource {
     url: String,
     kind: Option<String>,
     every_secs: Option<i64>,
+    recipe: Option<Recipe>,
+    host_interval_ms: Option<u64>,
 }
 
 async fn create(
@@ -69,6 +93,8 @@ async fn create(
         raw.kind.as_deref().unwrap_or(SourceKind::Feed.as_str()),
         &raw.url,
         raw.every_secs.unwrap_or(DEFAULT_EVERY_SECS),
+        raw.recipe,
+        raw.host_interval_ms,
     )?;
     match state.store.create_source(&source, Timestamp::now()).await? {
         Change::Done(made) => Ok((StatusCode::CREATED, Json(made))),
@@ -76,13 +102,16 @@ async fn create(
     }
 }
 
-/// A change: fields left out stay as they are.
+/// A change: fields left out stay as they are, except that a new kind that takes no
+/// recipe drops the old one.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSourceChange {
     url: Option<String>,
     kind: Option<String>,
     every_secs: Option<i64>,
+    recipe: Option<Recipe>,
+    host_interval_ms: Option<u64>,
 }
 
 async fn update(
@@ -94,11 +123,20 @@ async fn update(
     let name = SourceName::parse(&name)?;
     let old = live(&state, &name).await?.source;
     let every = i64::try_from(old.every.as_secs()).unwrap_or(i64::MAX);
+    let kind = raw.kind.as_deref().unwrap_or(old.kind.as_str());
+    let takes_recipe = matches!(
+        SourceKind::parse(kind)?,
+        SourceKind::Forum | SourceKind::Reviews
+    );
     let source = source(
         name,
-        raw.kind.as_deref().unwrap_or(old.kind.as_str()),
+        kind,
         raw.url.as_deref().unwrap_or(old.url.as_str()),
         raw.every_secs.unwrap_or(every),
+        raw.recipe.or(old.recipe.filter(|_| takes_recipe)),
+        raw.host_interval_ms.or(old
+            .host_interval
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
     )?;
     match state.store.update_source(&source, Timestamp::now()).await? {
         Change::Done(changed) => Ok(Json(changed)),
@@ -119,14 +157,26 @@ async fn retire(
 }
 
 /// A source from its raw parts: an http(s) URL with a host, a kind this build reads,
-/// and an interval from a minute to a week. Each error names the bad value.
-fn source(name: SourceName, kind: &str, url: &str, every_secs: i64) -> Result<Source, ApiError> {
-    Ok(Source {
+/// an interval from a minute to a week, a recipe that fits the kind and whose selectors
+/// parse, and a host interval of at most ten minutes. Each error names the bad value.
+fn source(
+    name: SourceName,
+    kind: &str,
+    url: &str,
+    every_secs: i64,
+    recipe: Option<Recipe>,
+    host_interval_ms: Option<u64>,
+) -> Result<Source, ApiError> {
+    let source = Source {
         name,
         kind: SourceKind::parse(kind)?,
         url: SourceUrl::parse(url)?,
         every: Source::every_from_secs(every_secs)?,
-    })
+        recipe,
+        host_interval: host_interval_ms.map(Duration::from_millis),
+    };
+    source.check()?;
+    Ok(source)
 }
 
 async fn live(state: &AppState, name: &SourceName) -> Result<StoredSource, ApiError> {

@@ -24,6 +24,8 @@ pub struct CrawlReport {
     pub new_mentions: u64,
     /// Why the crawl failed, if it did.
     pub error: Option<String>,
+    /// What a crawl that did not fail could still not read.
+    pub problems: Vec<String>,
     pub next_check_at: Option<Timestamp>,
 }
 
@@ -121,6 +123,8 @@ impl Crawler {
             error: None,
             mentions: Vec::new(),
             state: prev.clone(),
+            problems: Vec::new(),
+            aggregate: None,
         };
         let mut not_modified = false;
         match fetched {
@@ -179,6 +183,7 @@ impl Crawler {
             items_seen: record.items_seen,
             new_mentions: 0,
             error: record.error.clone(),
+            problems: record.problems.clone(),
             next_check_at: record.state.next_check_at,
         };
         match self

@@ -165,6 +165,7 @@ impl BrandMatcher {
                     matched_term,
                     author: doc.author.clone(),
                     published_at: doc.published_at,
+                    rating: doc.rating,
                 }
             })
             .collect()

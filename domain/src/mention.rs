@@ -65,7 +65,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// A mention found by a crawl, not yet stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewMention {
     pub brand: BrandSlug,
     pub dedup_key: DedupKey,
@@ -77,6 +77,8 @@ pub struct NewMention {
     pub matched_term: String,
     pub author: Option<String>,
     pub published_at: Option<Timestamp>,
+    /// A review's star rating, normalised to 0..1, when the source gave one.
+    pub rating: Option<f64>,
 }
 
 /// A stored mention.

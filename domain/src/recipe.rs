@@ -49,23 +49,33 @@ impl Preset {
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     /// A forum engine whose selectors are the defaults for every field below.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
     /// One post: every other selector is applied inside each element it selects.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
     /// The post's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// The post's date: a `datetime`, `title` or `data-time` attribute, else its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// A link (`href`) to the post itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permalink: Option<String>,
     /// The link (`href`, on the whole page) to the next page of posts.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page: Option<String>,
     /// At most this many pages are read per crawl, following `next_page`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_pages: Option<u32>,
     /// Links (`href`, on a listing page) to threads to read too.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thread_links: Option<String>,
     /// How many levels of `thread_links` are followed from the source's URL (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_depth: Option<u32>,
 }
 

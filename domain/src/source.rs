@@ -1,6 +1,6 @@
 //! Sources: the places Earshot reads, and their crawl state.
 
-use crate::{InvalidValue, Timestamp};
+use crate::{InvalidValue, Recipe, Timestamp};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -47,15 +47,24 @@ impl std::fmt::Display for SourceName {
 pub enum SourceKind {
     /// RSS 0.9x/1.0/2.0, Atom or JSON Feed.
     Feed,
+    /// A forum listing or thread, read with a [`Recipe`] (a preset or selectors).
+    Forum,
+    /// A review page: schema.org reviews in JSON-LD or microdata, else a [`Recipe`].
+    Reviews,
+    /// Any article: its main text, without navigation and boilerplate.
+    Page,
 }
 
 impl SourceKind {
     /// Every kind this build understands, as written in config.
-    pub const ALL: &'static [&'static str] = &["feed"];
+    pub const ALL: &'static [&'static str] = &["feed", "forum", "reviews", "page"];
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         match raw {
             "feed" => Ok(Self::Feed),
+            "forum" => Ok(Self::Forum),
+            "reviews" => Ok(Self::Reviews),
+            "page" => Ok(Self::Page),
             other => Err(InvalidValue::new(format!(
                 "unknown source kind {other:?}; this version supports: {}",
                 Self::ALL.join(", ")
@@ -66,6 +75,9 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Feed => "feed",
+            Self::Forum => "forum",
+            Self::Reviews => "reviews",
+            Self::Page => "page",
         }
     }
 }
@@ -105,9 +117,67 @@ pub struct Source {
     /// The normal interval between checks.
     #[serde(rename = "every_secs", with = "duration_secs")]
     pub every: Duration,
+    /// Where the posts are on a forum page (required for `forum`; for `reviews`, used
+    /// when a page has no structured data; not allowed for the other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
+    /// The least time between two requests to this source's host, when this source
+    /// asks for more than the crawler's default. The slowest rate asked for a host wins.
+    #[serde(
+        rename = "host_interval_ms",
+        with = "duration_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub host_interval: Option<Duration>,
 }
 
 impl Source {
+    /// The longest per-host interval a source may ask for.
+    pub const MAX_HOST_INTERVAL: Duration = Duration::from_secs(600);
+
+    /// Checks what no single field can: that the kind and the recipe go together, the
+    /// recipe's limits, and the host interval's bounds.
+    pub fn check(&self) -> Result<(), InvalidValue> {
+        match (self.kind, &self.recipe) {
+            (SourceKind::Forum, None) => {
+                return Err(InvalidValue::new(format!(
+                    "source {}: a forum needs a recipe: a preset ({}) or at least `post` and `body` selectors",
+                    self.name,
+                    crate::Preset::ALL.join(", ")
+                )))
+            }
+            (SourceKind::Feed | SourceKind::Page, Some(_)) => {
+                return Err(InvalidValue::new(format!(
+                    "source {}: a {} source takes no recipe (only forum and reviews sources do)",
+                    self.name,
+                    self.kind.as_str()
+                )))
+            }
+            (SourceKind::Forum, Some(r)) if r.preset.is_none() && (r.post.is_none() || r.body.is_none()) => {
+                return Err(InvalidValue::new(format!(
+                    "source {}: a forum recipe without a preset needs both `post` and `body` selectors",
+                    self.name
+                )))
+            }
+            _ => {}
+        }
+        if let Some(r) = &self.recipe {
+            r.check_limits()
+                .map_err(|e| InvalidValue::new(format!("source {}: {e}", self.name)))?;
+        }
+        if self
+            .host_interval
+            .is_some_and(|d| d > Self::MAX_HOST_INTERVAL)
+        {
+            return Err(InvalidValue::new(format!(
+                "source {}: host_interval must be at most {}s",
+                self.name,
+                Self::MAX_HOST_INTERVAL.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
     /// The shortest interval a source made through the API may have: more often would
     /// be impolite to the site, and the scheduler's tick is coarser anyway.
     pub const MIN_EVERY: Duration = Duration::from_secs(60);
@@ -141,6 +211,18 @@ pub struct SourceState {
     pub error_count: i64,
     pub last_error: Option<String>,
     pub last_success_at: Option<Timestamp>,
+}
+
+mod duration_millis {
+    pub fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
 }
 
 mod duration_secs {
@@ -179,6 +261,51 @@ mod tests {
     #[test]
     fn unknown_kinds_list_the_known_ones() {
         let e = SourceKind::parse("gopher").unwrap_err();
-        assert!(e.0.contains("feed"), "{e}");
+        assert!(e.0.contains("feed, forum, reviews, page"), "{e}");
+    }
+
+    fn source(kind: SourceKind, recipe: Option<Recipe>) -> Source {
+        Source {
+            name: SourceName::parse("s").unwrap(),
+            kind,
+            url: SourceUrl::parse("https://forum.test/t/1").unwrap(),
+            every: Duration::from_secs(600),
+            recipe,
+            host_interval: None,
+        }
+    }
+
+    #[test]
+    fn a_forum_needs_a_recipe_and_a_feed_takes_none() {
+        let preset = Recipe {
+            preset: Some(crate::Preset::Phpbb),
+            ..Recipe::default()
+        };
+        let selectors = Recipe {
+            post: Some("div.post".into()),
+            body: Some("div.content".into()),
+            ..Recipe::default()
+        };
+        let half = Recipe {
+            post: Some("div.post".into()),
+            ..Recipe::default()
+        };
+        assert!(source(SourceKind::Forum, Some(preset.clone()))
+            .check()
+            .is_ok());
+        assert!(source(SourceKind::Forum, Some(selectors)).check().is_ok());
+        assert!(source(SourceKind::Reviews, None).check().is_ok());
+        assert!(source(SourceKind::Reviews, Some(preset.clone()))
+            .check()
+            .is_ok());
+        let e = source(SourceKind::Forum, None).check().unwrap_err();
+        assert!(e.0.contains("a forum needs a recipe"), "{e}");
+        let e = source(SourceKind::Forum, Some(half)).check().unwrap_err();
+        assert!(e.0.contains("both `post` and `body`"), "{e}");
+        let e = source(SourceKind::Feed, Some(preset)).check().unwrap_err();
+        assert!(e.0.contains("a feed source takes no recipe"), "{e}");
+        let mut slow = source(SourceKind::Page, None);
+        slow.host_interval = Some(Duration::from_secs(601));
+        assert!(slow.check().is_err());
     }
 }

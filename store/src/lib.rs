@@ -133,6 +133,32 @@ pub struct CrawlRecord {
     pub mentions: Vec<NewMention>,
     /// The source's state after this crawl.
     pub state: SourceState,
+    /// What a crawl that did not fail could still not read (a broken JSON-LD block, a
+    /// post without a body), in words.
+    pub problems: Vec<String>,
+    /// A review page's aggregate rating, kept per source over time.
+    pub aggregate: Option<AggregateRating>,
+}
+
+/// A review page's aggregate rating (schema.org `AggregateRating`) as read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AggregateRating {
+    /// Normalised to 0..1 between `worst` and `best`.
+    pub value: f64,
+    /// As the page gave it, on its own scale.
+    pub raw_value: f64,
+    pub best: f64,
+    pub worst: f64,
+    /// How many ratings (else reviews) it summarises, if the page said.
+    pub count: Option<u64>,
+}
+
+/// An aggregate rating and when it was read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceRating {
+    pub observed_at: Timestamp,
+    #[serde(flatten)]
+    pub rating: AggregateRating,
 }
 
 /// A stored crawl run, as listed for operators.
@@ -147,6 +173,8 @@ pub struct CrawlRun {
     pub items_seen: u64,
     pub new_mentions: u64,
     pub error: Option<String>,
+    /// What this run could not read although it did not fail.
+    pub problems: Vec<String>,
 }
 
 /// Which mentions to list: newest discovered first.
@@ -590,6 +618,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Crawl runs, newest first.
     async fn crawl_runs(&self, limit: u32) -> Result<Vec<CrawlRun>, StoreError>;
+
+    /// The source's aggregate ratings (review pages), newest first, at most `limit`.
+    async fn source_ratings(
+        &self,
+        name: &SourceName,
+        limit: u32,
+    ) -> Result<Vec<SourceRating>, StoreError>;
 
     /// Mentions, newest discovered first.
     async fn mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError>;

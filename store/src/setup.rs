@@ -48,10 +48,11 @@ pub(crate) const RETIRE_CONFIG_BRAND: &str = "UPDATE brands SET retired_at = $1,
 /// at once, with no validators and no errors (its last success stays, as history). No
 /// row comes back when a live source has the name.
 pub(crate) const INSERT_API_SOURCE: &str = "INSERT INTO sources
-    (name, kind, url, every_secs, updated_at, origin)
-    VALUES ($1, $2, $3, $4, $5, 'api')
+    (name, kind, url, every_secs, updated_at, recipe, host_interval_ms, origin)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 'api')
     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
         every_secs = excluded.every_secs, updated_at = excluded.updated_at, origin = 'api',
+        recipe = excluded.recipe, host_interval_ms = excluded.host_interval_ms,
         retired_at = NULL, next_check_at = NULL, etag = NULL, last_modified = NULL,
         error_count = 0, last_error = NULL
     WHERE sources.retired_at IS NOT NULL
@@ -60,7 +61,8 @@ pub(crate) const INSERT_API_SOURCE: &str = "INSERT INTO sources
 /// A new URL makes the source due at once and forgets the old URL's validators; a new
 /// interval applies from the next check.
 pub(crate) const UPDATE_API_SOURCE: &str = "UPDATE sources
-    SET kind = $2, url = $3, every_secs = $4, updated_at = $5,
+    SET kind = $2, url = $3, every_secs = $4, updated_at = $5, recipe = $6,
+        host_interval_ms = $7,
         etag = CASE WHEN url = $3 THEN etag ELSE NULL END,
         last_modified = CASE WHEN url = $3 THEN last_modified ELSE NULL END,
         next_check_at = CASE WHEN url = $3 THEN next_check_at ELSE NULL END

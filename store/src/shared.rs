@@ -7,7 +7,8 @@
 //! it belongs in that backend's module, behind the same trait method.
 
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
-    next_check_at, etag, last_modified, error_count, last_error, last_success_at, origin";
+    next_check_at, etag, last_modified, error_count, last_error, last_success_at, origin, \
+    recipe, host_interval_ms";
 
 pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
     (slug, name, terms, exclude, updated_at, auto_approve_min_rating, auto_approve_min_positive)
@@ -18,10 +19,12 @@ pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
         auto_approve_min_positive = excluded.auto_approve_min_positive,
         origin = 'config', retired_at = NULL";
 
-pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources (name, kind, url, every_secs, updated_at)
-    VALUES ($1, $2, $3, $4, $5)
+pub(crate) const UPSERT_SOURCE: &str = "INSERT INTO sources
+    (name, kind, url, every_secs, updated_at, recipe, host_interval_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
         every_secs = excluded.every_secs, retired_at = NULL, updated_at = excluded.updated_at,
+        recipe = excluded.recipe, host_interval_ms = excluded.host_interval_ms,
         origin = 'config',
         etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE NULL END,
         last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE NULL END";
@@ -59,8 +62,9 @@ pub(crate) fn claim_sql() -> String {
 }
 
 pub(crate) const INSERT_MENTION: &str = "INSERT INTO mentions
-    (source_id, brand_id, dedup_key, url, title, snippet, matched_term, author, published_at, discovered_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    (source_id, brand_id, dedup_key, url, title, snippet, matched_term, author, published_at,
+     discovered_at, rating)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (source_id, brand_id, dedup_key) DO NOTHING";
 
 pub(crate) const UPDATE_SOURCE_STATE: &str = "UPDATE sources SET next_check_at = $2, etag = $3,
@@ -69,11 +73,22 @@ pub(crate) const UPDATE_SOURCE_STATE: &str = "UPDATE sources SET next_check_at =
     WHERE id = $1";
 
 pub(crate) const INSERT_CRAWL_RUN: &str = "INSERT INTO crawl_runs
-    (source_id, worker, started_at, finished_at, http_status, bytes, items_seen, new_mentions, error)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    (source_id, worker, started_at, finished_at, http_status, bytes, items_seen, new_mentions, error,
+     problems)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub(crate) const INSERT_SOURCE_RATING: &str = "INSERT INTO source_ratings
+    (source_id, observed_at, value, raw_value, best, worst, rating_count)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// A source's aggregate ratings, newest first: `$1` the source's name, `$2` how many.
+pub(crate) const SELECT_SOURCE_RATINGS: &str = "SELECT r.observed_at, r.value, r.raw_value,
+    r.best, r.worst, r.rating_count
+    FROM source_ratings r JOIN sources s ON s.id = r.source_id
+    WHERE s.name = $1 ORDER BY r.observed_at DESC, r.id DESC LIMIT $2";
 
 pub(crate) const SELECT_CRAWL_RUNS: &str = "SELECT r.id, s.name, r.started_at, r.finished_at,
-    r.http_status, r.bytes, r.items_seen, r.new_mentions, r.error
+    r.http_status, r.bytes, r.items_seen, r.new_mentions, r.error, r.problems
     FROM crawl_runs r JOIN sources s ON s.id = r.source_id
     ORDER BY r.id DESC LIMIT $1";
 
@@ -248,12 +263,7 @@ macro_rules! impl_store {
                     }
                 }
                 for s in sources {
-                    sqlx::query(UPSERT_SOURCE)
-                        .bind(s.name.as_str())
-                        .bind(s.kind.as_str())
-                        .bind(s.url.as_str())
-                        .bind(secs(s.every))
-                        .bind(now.as_millis())
+                    Self::source_query(UPSERT_SOURCE, s, now)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -470,9 +480,22 @@ macro_rules! impl_store {
                         .bind(m.author.as_deref())
                         .bind(m.published_at.map(|t| t.as_millis()))
                         .bind(record.finished_at.as_millis())
+                        .bind(m.rating)
                         .execute(&mut *tx)
                         .await?;
                     new += done.rows_affected();
+                }
+                if let Some(a) = &record.aggregate {
+                    sqlx::query(INSERT_SOURCE_RATING)
+                        .bind(source.0)
+                        .bind(record.finished_at.as_millis())
+                        .bind(a.value)
+                        .bind(a.raw_value)
+                        .bind(a.best)
+                        .bind(a.worst)
+                        .bind(a.count.map(count))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 sqlx::query(INSERT_CRAWL_RUN)
                     .bind(source.0)
@@ -484,10 +507,39 @@ macro_rules! impl_store {
                     .bind(count(record.items_seen))
                     .bind(count(new))
                     .bind(record.error.as_deref())
+                    .bind((!record.problems.is_empty()).then(|| json(&record.problems)))
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
                 Ok(new)
+            }
+
+            async fn source_ratings(
+                &self,
+                name: &earshot_domain::SourceName,
+                limit: u32,
+            ) -> Result<Vec<$crate::SourceRating>, $crate::StoreError> {
+                let rows: Vec<(i64, f64, f64, f64, f64, Option<i64>)> =
+                    sqlx::query_as($crate::shared::SELECT_SOURCE_RATINGS)
+                        .bind(name.as_str())
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(at, value, raw_value, best, worst, n)| $crate::SourceRating {
+                            observed_at: earshot_domain::Timestamp::from_millis(at),
+                            rating: $crate::AggregateRating {
+                                value,
+                                raw_value,
+                                best,
+                                worst,
+                                count: n.map($crate::shared::unsigned),
+                            },
+                        },
+                    )
+                    .collect())
             }
 
             async fn crawl_runs(
@@ -1373,8 +1425,9 @@ macro_rules! impl_store {
                     .bind(now.as_millis())
             }
 
-            /// `sql` with a source bound as the API's source statements take it: `$1` name,
-            /// `$2` kind, `$3` URL, `$4` interval in seconds, `$5` the time.
+            /// `sql` with a source bound as every source statement takes it: `$1` name,
+            /// `$2` kind, `$3` URL, `$4` interval in seconds, `$5` the time, `$6` the recipe
+            /// (JSON), `$7` the host interval in milliseconds.
             fn source_query<'q>(
                 sql: &'q str,
                 source: &'q earshot_domain::Source,
@@ -1386,6 +1439,8 @@ macro_rules! impl_store {
                     .bind(source.url.as_str())
                     .bind($crate::shared::secs(source.every))
                     .bind(now.as_millis())
+                    .bind(source.recipe.as_ref().map($crate::shared::json))
+                    .bind(source.host_interval.map($crate::shared::millis))
             }
 
             /// Retires the live API brand or source `key` with `retire_sql` (`$1` the key,
@@ -1438,12 +1493,18 @@ use earshot_domain::{
 };
 use std::time::Duration;
 
-pub(crate) fn json(items: &[&str]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+/// A value as stored in a JSON text column. The values stored so (lists of strings,
+/// recipes) always serialise; `null` stands in should one ever not.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
 pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn count(n: u64) -> i64 {
@@ -1492,6 +1553,15 @@ where
             kind: SourceKind::parse(&kind).map_err(corrupt)?,
             url: SourceUrl::parse(&url).map_err(corrupt)?,
             every: Duration::from_secs(unsigned(r.try_get(4)?)),
+            recipe: match r.try_get::<Option<String>, _>(13)? {
+                Some(raw) => Some(serde_json::from_str(&raw).map_err(|e| {
+                    StoreError::Corrupt(format!("source {name}: recipe {raw:?}: {e}"))
+                })?),
+                None => None,
+            },
+            host_interval: r
+                .try_get::<Option<i64>, _>(14)?
+                .map(|ms| Duration::from_millis(unsigned(ms))),
         },
         retired_at: ts(r.try_get(5)?),
         state: SourceState {
@@ -1608,5 +1678,10 @@ where
         items_seen: unsigned(r.try_get(6)?),
         new_mentions: unsigned(r.try_get(7)?),
         error: r.try_get(8)?,
+        problems: match r.try_get::<Option<String>, _>(9)? {
+            Some(raw) => serde_json::from_str(&raw)
+                .map_err(|e| StoreError::Corrupt(format!("crawl run problems {raw:?}: {e}")))?,
+            None => Vec::new(),
+        },
     })
 }

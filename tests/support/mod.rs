@@ -126,6 +126,8 @@ pub fn feed_source(name: &str, url: &str, every: Duration) -> Source {
         kind: SourceKind::Feed,
         url: SourceUrl::parse(url).unwrap(),
         every,
+        recipe: None,
+        host_interval: None,
     }
 }
 
@@ -177,6 +179,8 @@ pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: 
         error: None,
         mentions: found,
         state: SourceState::default(),
+        problems: Vec::new(),
+        aggregate: None,
     };
     store.record_crawl(id, "w", &record).await.unwrap();
 }
@@ -216,6 +220,7 @@ pub fn found(brand: &str, key: &str, title: &str, published: Option<Timestamp>) 
         matched_term: "Acme".to_owned(),
         author: Some("olena".to_owned()),
         published_at: published,
+        rating: None,
     }
 }
 
