@@ -21,6 +21,10 @@
 //!    best one is the article. Its siblings that scored well, or that are long, link-poor
 //!    paragraphs, are added back in document order (articles split by ads or figures).
 //! 4. With no paragraph at all, the body's text outside the boilerplate is the article.
+//! 5. When that gives less than [`SHORT_ARTICLE_CHARS`] characters, the page is read
+//!    again with class and id names ignored (tags, roles and `hidden` still count), and
+//!    the longer text wins: themes name layout wrappers after the sidebar beside them
+//!    (`with-sidebar-right`, `sidebar-wrap`), which would otherwise hide the article.
 //!
 //! Title: `og:title`, else `<title>`, else the first `h1`. Author and date: meta tags
 //! (`author`, `article:author`, `article:published_time`, `date`, Dublin Core), then
@@ -38,6 +42,7 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use url::Url;
 
 /// Shorter paragraphs (captions, buttons, bylines) do not count towards a container.
@@ -53,15 +58,15 @@ pub const MIN_PARAGRAPH_CHARS: usize = 25;
 pub fn parse_article(html: &str, page_url: &Url) -> Document {
     let document = Html::parse_document(html);
     let json_ld = json_ld_objects(&document);
-    let best = best_container(&document);
-    let text = match best {
-        Some(container) => article_text(&document, container),
-        None => document
-            .select(&selector("body"))
-            .next()
-            .map(|body| split_by_role(body, &boilerplate_role).text)
-            .unwrap_or_default(),
-    };
+    let (mut best, mut text) = main_text(&document, true);
+    if text.chars().count() < SHORT_ARTICLE_CHARS {
+        // Layout wrappers named after what sits beside them (`with-sidebar-right`,
+        // `sidebar-wrap`) can hide the whole article; read again trusting only tags.
+        let (lenient_best, lenient_text) = main_text(&document, false);
+        if lenient_text.chars().count() > text.chars().count() {
+            (best, text) = (lenient_best, lenient_text);
+        }
+    }
     Document {
         guid: None,
         url: Some(canonical(&document, page_url)),
@@ -77,6 +82,28 @@ pub fn parse_article(html: &str, page_url: &Url) -> Document {
 /// Parses a selector literal of this file (never page input), which the tests exercise.
 fn selector(source: &str) -> Selector {
     Selector::parse(source).expect("the selector literals in this file parse")
+}
+
+/// Links, for link density; parsed once, as it is used for every candidate.
+static LINKS: LazyLock<Selector> = LazyLock::new(|| selector("a"));
+
+/// Below this many characters, the text found with class and id names trusted is
+/// suspect, and the page is read again without them.
+const SHORT_ARTICLE_CHARS: usize = 500;
+
+/// The best container (if any paragraph was found) and the article text, with class and
+/// id names used to spot boilerplate or not.
+fn main_text(document: &Html, by_names: bool) -> (Option<NodeId>, String) {
+    let (best, scores) = best_container(document, by_names);
+    let text = match best {
+        Some(container) => article_text(document, container, &scores, by_names),
+        None => document
+            .select(&selector("body"))
+            .next()
+            .map(|body| split_by_role(body, &boilerplate_role(by_names)).text)
+            .unwrap_or_default(),
+    };
+    (best, text)
 }
 
 fn title(document: &Html) -> String {
@@ -232,6 +259,11 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "author-bio",
     "outbrain",
     "taboola",
+    "feedback",
+    "reply",
+    "replies",
+    "respond",
+    "discussion",
 ];
 
 /// Short words that mark boilerplate only as a whole part of a name (`ad-slot`, `top_ads`),
@@ -251,10 +283,17 @@ const CONTENT_WORDS: &[&str] = &[
 ];
 
 /// Whether a class or id list contains one of the words, at a word boundary inside it
-/// (`site-nav` and `navbar` have "nav"; `canvas` does not).
+/// (`site-nav` and `navbar` have "nav"; `canvas` does not). Names that deny a word
+/// (`no-sidebar`, `not-sidebar`, layout classes of the column beside a sidebar) are
+/// not read.
 fn names_contain(names: &str, words: &[&str]) -> bool {
     names
         .split(|c: char| c.is_whitespace())
+        .filter(|name| {
+            !["no-", "not-", "with-", "without-", "has-no-"]
+                .iter()
+                .any(|n| name.starts_with(n))
+        })
         .flat_map(|name| name.split(['-', '_']).map(move |part| (name, part)))
         .any(|(name, part)| {
             words
@@ -283,8 +322,9 @@ fn class_and_id(element: ElementRef<'_>) -> String {
     names
 }
 
-/// Whether an element, with everything inside it, is never the article.
-fn is_boilerplate(element: ElementRef<'_>) -> bool {
+/// Whether an element, with everything inside it, is never the article. With
+/// `by_names` off, only tags, roles and hidden attributes count, not class and id names.
+fn is_boilerplate(element: ElementRef<'_>, by_names: bool) -> bool {
     if is_invisible(element) {
         return true;
     }
@@ -331,24 +371,27 @@ fn is_boilerplate(element: ElementRef<'_>) -> bool {
             return true;
         }
     }
+    if !by_names {
+        return false;
+    }
     let names = class_and_id(element);
     names_boilerplate(&names) && !names_contain(&names, CONTENT_WORDS)
 }
 
-fn boilerplate_role(element: ElementRef<'_>) -> Role {
-    if is_boilerplate(element) {
-        Role::Drop
-    } else {
-        Role::Text
-    }
-}
+/// Each scored container's score (before link density), by the rules in the module docs.
+type Scores = HashMap<NodeId, f64>;
 
-/// The container whose text is most likely the article, by the scores in the module docs.
-fn best_container(document: &Html) -> Option<NodeId> {
-    let mut scores: HashMap<NodeId, f64> = HashMap::new();
+/// How many of the highest raw scores are weighed by their link density: the rest
+/// cannot win, and measuring link text costs a walk of the subtree.
+const CANDIDATES_WEIGHED: usize = 10;
+
+/// The container whose text is most likely the article, by the scores in the module
+/// docs, and every container's score.
+fn best_container(document: &Html, by_names: bool) -> (Option<NodeId>, Scores) {
+    let mut scores: Scores = HashMap::new();
     let mut stack = vec![document.root_element()];
     while let Some(element) = stack.pop() {
-        if is_boilerplate(element) {
+        if is_boilerplate(element, by_names) {
             continue;
         }
         if is_paragraph(element) {
@@ -374,21 +417,25 @@ fn best_container(document: &Html) -> Option<NodeId> {
         }
         stack.extend(element.child_elements());
     }
-    scores
+    let mut ranked: Vec<(NodeId, f64)> = scores.iter().map(|(id, s)| (*id, *s)).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let best = ranked
         .into_iter()
+        .take(CANDIDATES_WEIGHED)
         .filter_map(|(id, score)| {
             let element = ElementRef::wrap(document.tree.get(id)?)?;
             Some((id, score * (1.0 - link_density(element))))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(id, _)| id)
+        .map(|(id, _)| id);
+    (best, scores)
 }
 
 fn is_paragraph(element: ElementRef<'_>) -> bool {
     match element.value().name() {
         "p" | "pre" | "td" | "blockquote" => true,
         // A list item counts when it holds sentences, not links.
-        "li" => element.select(&selector("a")).next().is_none(),
+        "li" => element.select(&LINKS).next().is_none(),
         _ => false,
     }
 }
@@ -423,38 +470,60 @@ fn link_density(element: ElementRef<'_>) -> f64 {
         return 1.0;
     }
     let linked: usize = element
-        .select(&selector("a"))
+        .select(&LINKS)
         .map(|a| element_plain_text(a).chars().count())
         .sum();
     (linked as f64 / total as f64).min(1.0)
 }
 
+/// Drops boilerplate, keeps the rest as text.
+fn boilerplate_role(by_names: bool) -> impl Fn(ElementRef<'_>) -> Role {
+    move |element| {
+        if is_boilerplate(element, by_names) {
+            Role::Drop
+        } else {
+            Role::Text
+        }
+    }
+}
+
 /// The best container's text, with its siblings that belong to the article.
-fn article_text(document: &Html, best: NodeId) -> String {
-    let Some(best_element) = document.tree.get(best).and_then(ElementRef::wrap) else {
+///
+/// A best container that is its parent's only element is first widened to the parent
+/// (wrappers such as `post-text > post-text__inner`), so that an article split into
+/// blocks by photos or ads is read as a whole: a sibling is kept when it scored at least
+/// a fifth of the best (and 10), or is a long, link-poor paragraph.
+fn article_text(document: &Html, best: NodeId, scores: &Scores, by_names: bool) -> String {
+    let Some(mut best_element) = document.tree.get(best).and_then(ElementRef::wrap) else {
         return String::new();
     };
-    let best_score = base_score(best_element);
+    let best_score = scores.get(&best).copied().unwrap_or(0.0);
+    while let Some(parent) = best_element.parent().and_then(ElementRef::wrap) {
+        let only_child = parent.child_elements().count() == 1;
+        if !only_child || matches!(parent.value().name(), "body" | "html") {
+            break;
+        }
+        best_element = parent;
+    }
+    let threshold = (best_score * 0.2).max(10.0);
     let siblings: Vec<ElementRef<'_>> = match best_element.parent() {
         Some(parent) => parent.children().filter_map(ElementRef::wrap).collect(),
         None => vec![best_element],
     };
     let mut parts = Vec::new();
     for sibling in siblings {
-        let keep = if sibling.id() == best {
+        let keep = if sibling.id() == best_element.id() {
             true
-        } else if is_boilerplate(sibling) {
+        } else if is_boilerplate(sibling, by_names) {
             false
+        } else if scores.get(&sibling.id()).is_some_and(|s| *s >= threshold) {
+            link_density(sibling) < 0.5
         } else {
-            let text = element_plain_text(sibling);
-            let chars = text.chars().count();
-            let density = link_density(sibling);
-            let named_like_content = names_contain(&class_and_id(sibling), CONTENT_WORDS);
-            (sibling.value().name() == "p" && chars >= 80 && density < 0.25)
-                || (named_like_content && best_score > 0.0 && density < 0.5 && chars > 0)
+            let chars = element_plain_text(sibling).chars().count();
+            sibling.value().name() == "p" && chars >= 80 && link_density(sibling) < 0.25
         };
         if keep {
-            let text = split_by_role(sibling, &boilerplate_role).text;
+            let text = split_by_role(sibling, &boilerplate_role(by_names)).text;
             if !text.is_empty() {
                 parts.push(text);
             }
@@ -477,6 +546,7 @@ mod tests {
         assert!(names_contain("navbar", BOILERPLATE_WORDS));
         assert!(names_contain("comments_area", BOILERPLATE_WORDS));
         assert!(!names_contain("canvas-wrap", BOILERPLATE_WORDS));
+        assert!(!names_contain("not-sidebar no-comments", BOILERPLATE_WORDS));
         assert!(names_contain("entry-content", CONTENT_WORDS));
         assert!(names_boilerplate("ad-slot") && names_boilerplate("top_ads"));
         assert!(!names_boilerplate("address adventure"));

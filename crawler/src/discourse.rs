@@ -512,7 +512,7 @@ mod tests {
         );
         assert_eq!(
             reply.quotes,
-            ["it boils 1.5 l in under four minutes and the lid no longer squeaks"]
+            ["the Lumora Aura kettle: it boils 1.5 l in under four minutes and the lid no longer squeaks"]
         );
         assert_eq!(
             reply.published_at.map(|t| t.to_rfc3339()).as_deref(),

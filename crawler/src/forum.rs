@@ -936,4 +936,129 @@ mod tests {
             Some("https://forum.lumora.example/t/lumora-aura-after-a-month/321?page=2")
         );
     }
+
+    #[test]
+    fn a_brand_named_only_in_a_quote_is_not_matched_in_the_reply() {
+        use crate::matching::BrandMatcher;
+        use earshot_domain::{Brand, BrandSlug, BrandTerm};
+        let lumora = Brand::new(
+            BrandSlug::parse("lumora").unwrap(),
+            "Lumora".into(),
+            vec![BrandTerm::parse("Lumora").unwrap()],
+            vec![],
+        )
+        .unwrap();
+        let matcher = BrandMatcher::new(&[lumora]);
+        let cases = [
+            (
+                Preset::Phpbb,
+                include_str!("../tests/fixtures/forums/phpbb-topic.html"),
+                "https://domivka.example/viewtopic.php?t=10",
+            ),
+            (
+                Preset::Xenforo,
+                include_str!("../tests/fixtures/forums/xenforo-thread.html"),
+                "https://cocina.example/threads/x.300/",
+            ),
+            (
+                Preset::Vbulletin,
+                include_str!("../tests/fixtures/forums/vbulletin-thread.html"),
+                "https://uyut.example/showthread.php?t=555",
+            ),
+            (
+                Preset::Discourse,
+                include_str!("../tests/fixtures/forums/discourse-topic.html"),
+                "https://forum.lumora.example/t/x/321",
+            ),
+        ];
+        for (preset, html, url) in cases {
+            let page = fixture_page(preset, html, url);
+            // The thread title names the brand in every fixture; the text alone decides here.
+            let matched: Vec<bool> = page
+                .posts
+                .iter()
+                .map(|p| {
+                    let text_only = Document {
+                        title: String::new(),
+                        ..p.clone()
+                    };
+                    !matcher.mentions(&text_only).is_empty()
+                })
+                .collect();
+            assert!(
+                matched[0],
+                "{preset:?}: the first post names the brand itself"
+            );
+            assert!(
+                !matched[1],
+                "{preset:?}: the reply only quotes it: {:?}",
+                page.posts[1]
+            );
+            assert!(
+                page.posts[1].quotes.iter().any(|q| q.contains("Lumora")),
+                "{preset:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn random_soups_of_forum_markup_never_panic() {
+        let pieces = [
+            "<div class=\"post\" id=\"p1\">",
+            "</div>",
+            "<div class=\"content\">",
+            "<blockquote>",
+            "</blockquote>",
+            "<cite>",
+            "Lumora",
+            "<a href=\"",
+            "\">",
+            "</a>",
+            "#p2",
+            "javascript:x",
+            "<time datetime=\"",
+            "2026-11-23",
+            "вчора",
+            "<p class=\"author\">",
+            " ",
+            "&amp;",
+            "<",
+            ">",
+            "\"",
+            "<aside class=\"quote\">",
+            "</aside>",
+            "<a rel=\"next\" href=\"?page=2\">",
+            "<article class=\"message\" data-content=\"post-99999999999999999999999\">",
+            "</article>",
+            "<li class=\"postcontainer\" id=\"post_\">",
+            "<div class=\"bbcode_quote\">",
+        ];
+        let url = Url::parse("https://forum.example/t/x/1").unwrap();
+        let recipes: Vec<CompiledRecipe> = [
+            Preset::Phpbb,
+            Preset::Xenforo,
+            Preset::Vbulletin,
+            Preset::Discourse,
+        ]
+        .into_iter()
+        .map(|p| CompiledRecipe::new(&recipe(Some(p), None)).unwrap())
+        .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..1500 {
+            let mut html = String::new();
+            for _ in 0..(seed % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                html.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            for compiled in &recipes {
+                let page = parse_forum_page(&html, &url, compiled);
+                for post in &page.posts {
+                    assert!(post.guid.is_some() && post.url.is_some());
+                    assert!(!post.text.is_empty());
+                }
+            }
+        }
+    }
 }
