@@ -1061,4 +1061,45 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn vbulletin_5_markup_is_read_by_the_same_preset() {
+        // vBulletin 5's default theme, written here in its shape.
+        let html = r#"<ul class="conversation-list"><li class="b-post js-post b-post--first" data-node-id="4411">
+            <div class="b-userinfo"><div class="author h-text-size--14"><strong><a href="/member/7-olha">olha</a></strong></div></div>
+            <div class="b-post__body">
+              <div class="b-post__timestamp"><time itemprop="dateCreated" datetime="2026-11-23T14:05:00">11-23-2026, 02:05 PM</time></div>
+              <a href="/forum/kitchen/4400-kettles#post4411" class="b-post__count">#2</a>
+              <div class="b-post__content js-post__content"><div class="js-post__content-text restore h-wordwrap" itemprop="text">
+                <div class="bbcode_container"><div class="bbcode_quote printable"><div class="quote_container">
+                  <div class="bbcode_quote_container b-icon b-icon__ldquo-l--gray"></div>
+                  <div class="bbcode_postedby">Originally posted by <strong>ivan</strong></div>
+                  <div class="message">Lumora kettles leak</div></div></div></div>
+                Mine never did.</div></div>
+            </div></li></ul>
+            <a class="js-pagenav-next-button" href="/forum/kitchen/4400-kettles/page2">Next</a>"#;
+        let page = fixture_page(
+            Preset::Vbulletin,
+            html,
+            "https://v5.example/forum/kitchen/4400-kettles",
+        );
+        assert_eq!(page.posts.len(), 1, "{:?}", page.problems);
+        let post = &page.posts[0];
+        assert_eq!(post.text, "Mine never did.");
+        assert_eq!(post.quotes, ["Lumora kettles leak"]);
+        assert_eq!(post.author.as_deref(), Some("olha"));
+        assert_eq!(post.guid.as_deref(), Some("v5.example-post-4411"));
+        assert_eq!(
+            post.published_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-23T14:05:00.000Z")
+        );
+        assert_eq!(
+            post.url.as_ref().map(Url::as_str),
+            Some("https://v5.example/forum/kitchen/4400-kettles#post4411")
+        );
+        assert_eq!(
+            page.next_page.as_ref().map(Url::as_str),
+            Some("https://v5.example/forum/kitchen/4400-kettles/page2")
+        );
+    }
 }
