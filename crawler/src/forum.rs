@@ -402,16 +402,25 @@ pub fn parse_forum_page(html: &str, page_url: &Url, recipe: &CompiledRecipe) -> 
     page
 }
 
-/// The post's date: from the first element the selector matches whose `datetime`,
-/// `data-time`, `title` attribute or text parses.
+/// The post's date: the first `datetime`, `data-time` or `title` attribute that parses
+/// on the elements the selector matches, else the first of their texts that does.
+/// Attributes come first because they carry the zone, which the text shown to people
+/// (in the board's zone) does not: phpBB's `p.author` encloses its own `<time>`.
 fn post_date(post: ElementRef<'_>, selector: &Selector) -> Option<earshot_domain::Timestamp> {
-    post.select(selector).find_map(|e| {
-        ["datetime", "data-time", "title"]
-            .iter()
-            .filter_map(|a| e.attr(a))
-            .find_map(parse_post_date)
-            .or_else(|| parse_post_date(&element_plain_text(e)))
-    })
+    let matched: Vec<ElementRef<'_>> = post.select(selector).collect();
+    matched
+        .iter()
+        .find_map(|e| {
+            ["datetime", "data-time", "title"]
+                .iter()
+                .filter_map(|a| e.attr(a))
+                .find_map(parse_post_date)
+        })
+        .or_else(|| {
+            matched
+                .iter()
+                .find_map(|e| parse_post_date(&element_plain_text(*e)))
+        })
 }
 
 /// `host-post-123` from the first post-id attribute that ends in digits.
@@ -1100,6 +1109,23 @@ mod tests {
         assert_eq!(
             page.next_page.as_ref().map(Url::as_str),
             Some("https://v5.example/forum/kitchen/4400-kettles/page2")
+        );
+    }
+
+    #[test]
+    fn a_machine_date_inside_the_author_line_beats_the_line_s_text() {
+        // phpBB 3.3: p.author (a date selector) encloses <time datetime>, and its text is
+        // in the board's zone.
+        let html = r#"<div id="p7" class="post"><p class="author"><a href="./viewtopic.php?p=7#p7">x</a>
+            від <a class="username">olha</a> » <time datetime="2026-11-23T12:05:00+00:00">Пн лис 23, 2026 14:05</time></p>
+            <div class="content">Текст</div></div>"#;
+        let page = fixture_page(Preset::Phpbb, html, "https://b.example/viewtopic.php?t=1");
+        assert_eq!(
+            page.posts[0]
+                .published_at
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2026-11-23T12:05:00.000Z")
         );
     }
 }
