@@ -5,12 +5,16 @@
 //! is tested on real saved inputs. The I/O shell (`fetch`, `crawl`) is thin: one shared
 //! HTTP client, and the store as the only place state lives.
 
+pub mod article;
 pub mod charset;
 pub mod crawl;
+pub mod dates;
 pub mod dedup;
+pub mod discourse;
 pub mod document;
 pub mod feed;
 pub mod fetch;
+pub mod forum;
 pub mod links;
 pub mod matching;
 pub mod schedule;
