@@ -13,7 +13,9 @@ pub mod feed;
 pub mod fetch;
 pub mod links;
 pub mod matching;
+pub mod reviews;
 pub mod schedule;
+pub mod structured;
 pub mod text;
 
 pub use document::Document;
