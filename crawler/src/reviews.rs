@@ -94,7 +94,7 @@ pub fn parse_review_page(html: &str, page_url: &Url) -> ReviewPage {
         }
     }
     if outline.has_review_markup {
-        let document = scraper::Html::parse_document(html);
+        let document = scraper::Html::parse_document(&structured::skeleton(html, &outline));
         for syntax in [items::Syntax::Microdata, items::Syntax::RdfaLite] {
             for item in items::items(&document, syntax, Some(&base)) {
                 reader.walk(&item.to_json_ld(), None, Origin::from(syntax));
@@ -389,7 +389,7 @@ fn read_rating(value: &Value) -> Result<Option<Rating>, String> {
     };
     let best = bound("bestRating")?.or(scale).unwrap_or(5.0);
     let worst = bound("worstRating")?.unwrap_or(1.0);
-    if !(best > worst) {
+    if best <= worst {
         return Err(format!(
             "bestRating {best} is not above worstRating {worst}"
         ));

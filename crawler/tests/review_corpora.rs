@@ -481,15 +481,25 @@ fn extruct_samples_microdata_documents_match_extruct() {
         "extruct-samples: {passed}/{} microdata documents match",
         EXTRUCT_MICRODATA.len()
     );
+    // Measured 16/20. The four that differ are extruct's own choices, not the spec's: the
+    // text of an item without properties as its "value" (CreativeWork.001), "-input"
+    // properties as objects (SearchAction.001), line breaks kept in text
+    // (microdata-with-description: we keep one line), and product-ref's itemref onto an
+    // element that is itself an item.
     assert!(
-        passed >= 1,
+        passed >= 16,
         "microdata: {passed}/{} match",
         EXTRUCT_MICRODATA.len()
     );
 }
 
-/// What must agree across syntaxes for one review.
-fn review_facts(r: &Document) -> (String, String, Option<String>, Option<String>, Option<i64>) {
+/// What must agree across syntaxes for one review: title, text, author, date and the
+/// rating in thousandths.
+type ReviewFacts = (String, String, Option<String>, Option<String>, Option<i64>);
+/// Every review's facts, and the aggregate's value in thousandths with its count.
+type PageFacts = (Vec<ReviewFacts>, Option<(i64, Option<u64>)>);
+
+fn review_facts(r: &Document) -> ReviewFacts {
     (
         r.title.clone(),
         r.text.clone(),
@@ -499,12 +509,7 @@ fn review_facts(r: &Document) -> (String, String, Option<String>, Option<String>
     )
 }
 
-fn page_facts(
-    page: &ReviewPage,
-) -> (
-    Vec<(String, String, Option<String>, Option<String>, Option<i64>)>,
-    Option<(i64, Option<u64>)>,
-) {
+fn page_facts(page: &ReviewPage) -> PageFacts {
     (
         page.reviews.iter().map(review_facts).collect(),
         page.aggregate
@@ -564,7 +569,9 @@ fn schemaorg_review_examples_agree_across_syntaxes() {
     println!(
         "schemaorg-examples: {agreeing}/{compared} review examples give the same reviews and aggregate in every syntax ({with_reviews} of them with reviews)"
     );
-    assert!(compared >= 1 && agreeing >= 1, "{agreeing}/{compared}");
+    // Measured 8/10: eg-0324's JSON-LD names its author only by URL, and eg-0476's
+    // microdata variant has no aggregateRating; the examples themselves differ there.
+    assert!(compared >= 10 && agreeing >= 8, "{agreeing}/{compared}");
 }
 
 fn without_comments(html: &str) -> String {
@@ -665,10 +672,11 @@ fn recipe_scrapers_aggregate_ratings_match_the_expected_values() {
         assert_eq!(panics, 0, "{folder}: the extractor panicked");
         per_folder.insert(folder, (matched, expected_n));
     }
+    // Measured: every page with an expected rating matches.
     let floors = [
-        ("pages_with_reviews", 1),
-        ("pages_invalid_jsonld", 1),
-        ("pages_microdata_review", 1),
+        ("pages_with_reviews", 109),
+        ("pages_invalid_jsonld", 20),
+        ("pages_microdata_review", 28),
     ];
     for (folder, floor) in floors {
         let (matched, n) = per_folder[folder];
@@ -715,7 +723,12 @@ fn recipe_scrapers_pages_with_invalid_json_ld_are_read_leniently() {
         "recipe-scrapers pages_invalid_jsonld: {} pages, {blocks} JSON-LD blocks, {strict_failures} not strict JSON: {recovered} read whole after repairs, {unreadable} not (repairs used: {repairs:?})",
         pages.len()
     );
-    assert!(recovered >= 1, "{recovered}/{strict_failures} recovered");
+    // Measured: all 24 blocks that are not strict JSON read whole after repairs.
+    assert!(
+        strict_failures >= 24 && recovered >= 24,
+        "{recovered}/{strict_failures} recovered"
+    );
+    assert_eq!(unreadable, 0);
 }
 
 #[test]
@@ -752,7 +765,8 @@ fn recipe_scrapers_reviews_match_reviews_from_jsonld_tsv() {
         };
         for (rating, best, body) in expected {
             rows += 1;
-            let want: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            // The TSV keeps the JSON strings as written (`&amp;`); reviews are plain text.
+            let want = earshot_crawler::text::html_to_text(body);
             let prefix: String = want.chars().take(40).collect();
             let Some(review) = page.reviews.iter().find(|r| r.text.starts_with(&prefix)) else {
                 continue;
@@ -773,7 +787,11 @@ fn recipe_scrapers_reviews_match_reviews_from_jsonld_tsv() {
     println!(
         "reviews_from_jsonld.tsv: {found}/{rows} reviews of the saved pages found by their text, {rated} of them with the same stars"
     );
-    assert!(rows >= 1 && found >= 1, "{found}/{rows}");
+    // Measured 1096/1128 found, 1092 with the same stars.
+    assert!(
+        rows >= 1128 && found >= 1096 && rated >= 1092,
+        "{found}/{rows}, {rated} rated alike"
+    );
 }
 
 #[test]
@@ -815,4 +833,42 @@ fn pages_whose_markup_is_skipped_hold_no_microdata_or_rdfa_review() {
         }
     }
     println!("outline: {skipped}/{pages} recipe pages needed no HTML tree; none of them holds a microdata or RDFa review");
+}
+
+#[test]
+fn the_skeleton_of_a_page_gives_the_same_items_as_the_page() {
+    let Some(dir) = corpora_dir() else { return };
+    let mut pages: Vec<PathBuf> = walk(&dir.join("extruct-samples/samples"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    pages.extend(
+        walk(&dir.join("recipe-scrapers-pages"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "html")),
+    );
+    let mut compared = 0;
+    for path in &pages {
+        let html = read_text(path);
+        let outline = structured::outline(&html);
+        let is_sample = path.to_string_lossy().contains("extruct-samples");
+        if !is_sample && !outline.has_review_markup {
+            continue;
+        }
+        compared += 1;
+        let whole = scraper::Html::parse_document(&html);
+        let skeleton = scraper::Html::parse_document(&structured::skeleton(&html, &outline));
+        for syntax in [Syntax::Microdata, Syntax::RdfaLite] {
+            assert_eq!(
+                items::items(&skeleton, syntax, None),
+                items::items(&whole, syntax, None),
+                "{}: {syntax:?} items differ between the page and its skeleton",
+                path.display()
+            );
+        }
+    }
+    println!(
+        "skeleton: {compared} pages give the same microdata and RDFa items as their skeletons"
+    );
+    assert!(compared >= 60, "{compared}");
 }

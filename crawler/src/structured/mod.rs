@@ -16,4 +16,4 @@ pub mod outline;
 
 pub use items::{Item, PropertyValue, Syntax};
 pub use json_ld::{read_block, JsonLdBlock, Repair};
-pub use outline::{outline, PageOutline};
+pub use outline::{outline, skeleton, PageOutline};
