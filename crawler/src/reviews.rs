@@ -4,7 +4,10 @@
 //! A pure function of the page's text and URL ([`parse_review_page`]). Microdata and RDFa
 //! items are first turned into JSON-LD-shaped values ([`items::Item::to_json_ld`]), so one
 //! reader of schema.org terms serves every syntax and the same review comes out the same
-//! whichever syntax carried it.
+//! whichever syntax carried it. JSON-LD needs no HTML tree: [`structured::outline()`] finds
+//! the scripts in one pass over the tags, and a scraper tree (of the page's
+//! [`structured::skeleton`]) is built only when the page's microdata or RDFa can hold a
+//! review or a rating.
 //!
 //! What counts:
 //! - a **review** is any object typed `Review` or one of its schema.org subtypes

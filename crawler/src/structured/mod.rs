@@ -1,7 +1,7 @@
 //! Structured data embedded in web pages: JSON-LD scripts, microdata and RDFa Lite.
 //!
 //! Pure functions over a page's text, in three layers that callers combine:
-//! - [`outline`] scans the page's tags once, without building a tree, for the JSON-LD
+//! - [`outline()`] scans the page's tags once, without building a tree, for the JSON-LD
 //!   scripts, the `<base>` and `rel=next` links, and whether any microdata or RDFa on the
 //!   page may hold a review (so the caller can skip building a tree when none can);
 //! - [`json_ld`] reads each script leniently (real pages carry broken JSON-LD) and says
