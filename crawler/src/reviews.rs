@@ -15,8 +15,8 @@
 //!   untyped object under a `review` or `reviews` property, wherever it is: top level,
 //!   inside `@graph`, or nested under the item it reviews. A bare reference
 //!   (`{"@id": ...}` alone) is not a review; the node it names is read where it is. The
-//!   same review given twice (by `@id`, or with the same author, text, title and rating,
-//!   as pages that carry both JSON-LD and microdata do) is kept once, first syntax first
+//!   same review given twice (by `@id`, or with the same author, text, title, rating and
+//!   URL, as pages that carry both JSON-LD and microdata do) is kept once, first syntax first
 //!   (JSON-LD, then microdata, then RDFa).
 //! - the **aggregate** is the first `AggregateRating` (or `EmployerAggregateRating`, or an
 //!   untyped object under `aggregateRating`) in document order whose value can be read.
@@ -32,7 +32,7 @@ use crate::structured::{self, items, json_ld};
 use crate::text::{collapse_whitespace, html_to_text};
 use crate::Document;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use earshot_domain::Timestamp;
+use earshot_domain::{DedupKey, Timestamp};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use url::Url;
@@ -124,6 +124,27 @@ pub fn parse_review_page(html: &str, page_url: &Url) -> ReviewPage {
         next_page,
         problems: reader.problems,
     }
+}
+
+/// The key to store a review under, for callers that store reviews as mentions.
+///
+/// [`crate::dedup::dedup_key`] falls back to a document's URL, and a review without a URL
+/// of its own carries the page's (see [`ReviewPage::reviews`]), so every such review on a
+/// page would share one key and all but the first would be dropped as duplicates. This
+/// key is the review's guid when it has one, else its own URL when that is not the page's,
+/// else a hash of its author, title and text (so a re-crawl of the same review, even on
+/// another page of the listing, keeps its key).
+pub fn review_dedup_key(review: &Document, page_url: &Url) -> DedupKey {
+    let has_own_url = review.url.as_ref().is_some_and(|u| u != page_url);
+    if review.guid.as_deref().is_some_and(|g| !g.trim().is_empty()) || has_own_url {
+        return crate::dedup::dedup_key(review);
+    }
+    let author_and_title = format!(
+        "{}\n{}",
+        review.author.as_deref().unwrap_or(""),
+        review.title
+    );
+    DedupKey::from_content(&author_and_title, &review.text)
 }
 
 /// The syntax a value came from: it decides how its strings are read and how problems
@@ -288,8 +309,9 @@ impl<'u> Reader<'u> {
             .filter(is_http)
             .unwrap_or_else(|| self.page_url.clone());
 
+        // Two reviews with the same words but their own, different URLs are two reviews.
         let content_key = format!(
-            "{}\u{1}{}\u{1}{}\u{1}{:?}",
+            "{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{url}",
             author.as_deref().unwrap_or(""),
             text,
             title,
@@ -636,4 +658,37 @@ fn compact(value: &Value) -> String {
 
 fn is_http(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.has_host()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviews_without_an_id_or_url_of_their_own_get_distinct_keys() {
+        let page_url = Url::parse("https://x.example/kettle").unwrap();
+        let html = r##"<script type="application/ld+json">{"@type": "Product", "review": [
+            {"author": "Ana", "reviewBody": "Great."},
+            {"author": "Ben", "reviewBody": "Great."},
+            {"author": "Ana", "reviewBody": "Great.", "url": "/r/3"},
+            {"@id": "#r4", "reviewBody": "Fine."}]}</script>"##;
+        let page = parse_review_page(html, &page_url);
+        let keys: Vec<String> = page
+            .reviews
+            .iter()
+            .map(|r| review_dedup_key(r, &page_url).as_str().to_owned())
+            .collect();
+        assert_eq!(keys.len(), 4);
+        assert!(keys[0].starts_with("sha256:") && keys[1].starts_with("sha256:"));
+        assert_ne!(keys[0], keys[1], "two authors, same words: two reviews");
+        assert_eq!(keys[2], "url:https://x.example/r/3");
+        assert_eq!(keys[3], "guid:https://x.example/kettle#r4");
+        // The same review read again from another page of the listing keeps its key.
+        let next_page = Url::parse("https://x.example/kettle?page=2").unwrap();
+        let again = parse_review_page(html, &next_page);
+        assert_eq!(
+            review_dedup_key(&again.reviews[0], &next_page).as_str(),
+            keys[0]
+        );
+    }
 }
