@@ -17,7 +17,9 @@ pub mod fetch;
 pub mod forum;
 pub mod links;
 pub mod matching;
+pub mod reviews;
 pub mod schedule;
+pub mod structured;
 pub mod text;
 
 pub use document::Document;
