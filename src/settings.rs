@@ -603,6 +603,14 @@ impl Validator<'_> {
                 host_interval,
             };
             source.check().map_err(|e| self.error(at(&s.name), e.0))?;
+            if let (Some(recipe), Some(raw)) = (&source.recipe, &s.recipe) {
+                earshot_crawler::forum::CompiledRecipe::new(recipe).map_err(|e| {
+                    self.error(
+                        Origin::File(raw.span()),
+                        format!("source {}: {e}", source.name),
+                    )
+                })?;
+            }
             out.push(source);
         }
         Ok(out)

@@ -288,6 +288,11 @@ async fn forum_and_review_sources_carry_a_recipe_that_fits_their_kind() {
             "a feed source takes no recipe",
         ),
         (
+            json!({"name": "board", "url": url, "kind": "forum",
+                   "recipe": {"post": "div.post", "body": "p[[", "author": ".who"}}),
+            "`body` = \"p[[\"",
+        ),
+        (
             json!({"name": "board", "url": url, "kind": "page", "host_interval_ms": 601_000}),
             "host_interval must be at most 600s",
         ),

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use earshot_crawler::forum::CompiledRecipe;
 use earshot_domain::{Recipe, Source, SourceKind, SourceName, SourceUrl, Timestamp};
 use earshot_store::{Change, SourceRating, StoredSource};
 use serde::{Deserialize, Serialize};
@@ -176,6 +177,9 @@ fn source(
         host_interval: host_interval_ms.map(Duration::from_millis),
     };
     source.check()?;
+    if let Some(recipe) = &source.recipe {
+        CompiledRecipe::new(recipe)?;
+    }
     Ok(source)
 }
 

@@ -76,6 +76,7 @@ pub fn parse_article(html: &str, page_url: &Url) -> Document {
         published_at: published_at(&document, &json_ld, best),
         rating: None,
         quotes: Vec::new(),
+        ..Document::default()
     }
 }
 

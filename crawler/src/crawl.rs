@@ -2,7 +2,7 @@
 //! each outcome in one transaction. A failure is recorded against its source and never
 //! stops the others.
 
-use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::fetch::{Fetcher, Validators};
 use crate::matching::BrandMatcher;
 use crate::schedule;
 use earshot_domain::{Brand, SourceName, Timestamp};
@@ -93,9 +93,11 @@ impl Crawler {
     }
 
     /// How long a claimed source stays leased if this process dies mid-crawl: longer
-    /// than any one fetch may take, short enough that another worker picks it up soon.
+    /// than a crawl usually takes (a feed is one fetch; a forum a few polite pages),
+    /// short enough that another worker picks it up soon. A crawl that outlives its
+    /// lease may be repeated by another worker; the dedup index keeps its mentions once.
     fn lease(&self) -> Duration {
-        self.fetcher.limits().total_timeout + Duration::from_secs(60)
+        self.fetcher.limits().total_timeout * 2 + Duration::from_secs(120)
     }
 
     /// Crawls one claimed source, matching `matcher`'s brands, and records the outcome
@@ -109,10 +111,7 @@ impl Crawler {
             etag: prev.etag.as_deref(),
             last_modified: prev.last_modified.as_deref(),
         };
-        let fetched = self
-            .fetcher
-            .get(source.source.url.as_url(), &validators)
-            .await;
+        let harvest = crate::harvest::harvest(&self.fetcher, &source.source, &validators).await;
         let now = Timestamp::now();
         let mut record = CrawlRecord {
             started_at,
@@ -127,53 +126,35 @@ impl Crawler {
             aggregate: None,
         };
         let mut not_modified = false;
-        match fetched {
-            Ok(Fetched::NotModified {
-                etag,
-                last_modified,
-            }) => {
-                not_modified = true;
-                record.http_status = Some(304);
-                record.state = schedule::after_success(prev, now, every, etag, last_modified);
-            }
-            Ok(Fetched::Body {
-                status,
-                body,
-                content_type,
-                etag,
-                last_modified,
-            }) => {
-                record.http_status = Some(status);
-                record.bytes = body.len() as u64;
-                match crate::feed::parse_feed(
-                    &body,
-                    content_type.as_deref(),
-                    source.source.url.as_url(),
-                ) {
-                    Ok(docs) => {
-                        record.items_seen = docs.len() as u64;
-                        record.mentions = docs.iter().flat_map(|d| matcher.mentions(d)).collect();
-                        record.state =
-                            schedule::after_success(prev, now, every, etag, last_modified);
-                    }
-                    Err(e) => {
-                        let error = e.to_string();
-                        record.state =
-                            schedule::after_failure(prev, now, every, error.clone(), None);
-                        record.error = Some(error);
-                    }
-                }
+        match harvest {
+            Ok(h) => {
+                not_modified = h.not_modified;
+                record.http_status = h.http_status;
+                record.bytes = h.bytes;
+                record.items_seen = h.docs.len() as u64;
+                record.mentions = h.docs.iter().flat_map(|d| matcher.mentions(d)).collect();
+                record.problems = h.problems;
+                record.aggregate = h.aggregate.map(|a| earshot_store::AggregateRating {
+                    value: a.value,
+                    raw_value: a.raw_value,
+                    best: a.best,
+                    worst: a.worst,
+                    count: a.count,
+                });
+                record.state = schedule::after_success(prev, now, every, h.etag, h.last_modified);
             }
             Err(e) => {
-                record.http_status = e.http_status();
-                let error = e.to_string();
+                record.http_status = e.http_status;
                 record.state =
-                    schedule::after_failure(prev, now, every, error.clone(), e.retry_after());
-                record.error = Some(error);
+                    schedule::after_failure(prev, now, every, e.message.clone(), e.retry_after);
+                record.error = Some(e.message);
             }
         }
         if let Some(error) = &record.error {
             tracing::warn!(error = %error, "crawl failed");
+        }
+        for problem in &record.problems {
+            tracing::warn!(problem = %problem, "part of the source could not be read");
         }
         let mut report = CrawlReport {
             source: source.source.name.clone(),

@@ -8,11 +8,14 @@ use crate::links::canonical_url;
 use crate::Document;
 use earshot_domain::DedupKey;
 
-/// The document's stable identity, from the strongest evidence it has: its guid when
-/// non-blank (feeds promise it is stable), else its canonical URL (fragment and tracking
-/// parameters removed), else a hash of its title and text (case, accents and spacing
-/// folded, so a re-rendered copy hashes alike).
+/// The document's stable identity, from the strongest evidence it has: the key its
+/// parser chose, if any; else its guid when non-blank (feeds promise it is stable), else
+/// its canonical URL (fragment and tracking parameters removed), else a hash of its title
+/// and text (case, accents and spacing folded, so a re-rendered copy hashes alike).
 pub fn dedup_key(doc: &Document) -> DedupKey {
+    if let Some(key) = &doc.key {
+        return key.clone();
+    }
     if let Some(guid) = doc.guid.as_deref().filter(|g| !g.trim().is_empty()) {
         return DedupKey::from_guid(guid);
     }

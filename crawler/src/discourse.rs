@@ -317,6 +317,7 @@ fn read_post(post: &Value, topic_title: &str, page_url: &Url, page: &mut ForumPa
         published_at,
         rating: None,
         quotes,
+        ..Document::default()
     });
 }
 

@@ -8,10 +8,17 @@ use earshot_domain::Timestamp;
 pub struct Document {
     /// The item's own identifier (RSS guid, Atom id, JSON Feed id), if it had one.
     pub guid: Option<String>,
+    /// The identity its parser chose where neither guid nor URL tells items apart (a
+    /// review without a URL of its own carries its page's); it wins over both.
+    pub key: Option<earshot_domain::DedupKey>,
     /// The item's link: absolute, with redirect wrappers such as Google Alerts' removed.
     pub url: Option<url::Url>,
     /// Plain-text title (HTML removed, entities decoded).
     pub title: String,
+    /// The title is not this item's own but its context (a forum reply carries its
+    /// thread's title): it is shown with the mention but not matched, so a reply in a
+    /// thread named after a brand is not a mention unless the reply names it too.
+    pub title_is_context: bool,
     /// Plain-text body (HTML removed, entities decoded).
     pub text: String,
     pub author: Option<String>,

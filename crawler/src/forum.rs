@@ -374,6 +374,7 @@ pub fn parse_forum_page(html: &str, page_url: &Url, recipe: &CompiledRecipe) -> 
             published_at,
             rating: None,
             quotes: split.quotes,
+            ..Document::default()
         });
     }
     page.next_page = recipe.next_page.as_ref().and_then(|s| {

@@ -15,6 +15,7 @@ pub mod document;
 pub mod feed;
 pub mod fetch;
 pub mod forum;
+pub mod harvest;
 pub mod links;
 pub mod matching;
 pub mod reviews;

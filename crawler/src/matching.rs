@@ -121,11 +121,13 @@ impl BrandMatcher {
             return Vec::new();
         };
         let mut hits: Vec<(usize, Field, Range<usize>)> = Vec::new();
-        hits.extend(
-            self.first_hits(automaton, &doc.title)
-                .into_iter()
-                .map(|(brand, range)| (brand, Field::Title, range)),
-        );
+        if !doc.title_is_context {
+            hits.extend(
+                self.first_hits(automaton, &doc.title)
+                    .into_iter()
+                    .map(|(brand, range)| (brand, Field::Title, range)),
+            );
+        }
         hits.extend(
             self.first_hits(automaton, &doc.text)
                 .into_iter()
@@ -555,6 +557,20 @@ mod tests {
         let m = BrandMatcher::new(&brands).mentions(&doc("ACME recall", "The acme company said"));
         assert_eq!(m[0].matched_term, "ACME");
         assert_eq!(m[0].snippet, "ACME recall — The acme company said");
+    }
+
+    #[test]
+    fn a_title_that_is_only_context_is_shown_but_not_matched() {
+        let brands = [brand("acme", &["Acme"], &[])];
+        let matcher = BrandMatcher::new(&brands);
+        let mut reply = doc("Acme anvils: thread", "Same here, mine broke too.");
+        reply.title_is_context = true;
+        assert!(matcher.mentions(&reply).is_empty());
+        reply.text = "Mine broke too; Acme never answered.".into();
+        let found = matcher.mentions(&reply);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].title, "Acme anvils: thread");
+        assert_eq!(found[0].matched_term, "Acme");
     }
 
     #[test]

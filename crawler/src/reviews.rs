@@ -334,6 +334,7 @@ impl<'u> Reader<'u> {
             published_at,
             rating,
             quotes: Vec::new(),
+            ..Document::default()
         });
     }
 
