@@ -152,7 +152,10 @@ Learning from corrections (--from-corrections; needs the deployment's config, fo
      runs read them in seconds. A correction reuses the embedding stored with its mention when
      the same encoder made it, else it is embedded (fast: they are few).
   3. Every correction counts --correction-weight times (default 10; linfa-logistic takes no
-     sample weights, so a correction's row is repeated).
+     sample weights, so a correction's row is repeated). Up to --anchors (default 500) of the
+     deployment's latest uncorrected mentions that the head in use labels with P >= 0.7 are
+     trained on with that label, so the new head learns the corrections' sentiment rather
+     than their topic. Every fit starts from the head in use (a warm start).
   4. It is judged by stratified k-fold cross-validation on the corrections (--folds, default 5,
      seeded by --seed): per fold, a head trained on the public set plus the other folds labels
      the fold it never saw, and the head in use labels the same rows; macro-F1 and accuracy
