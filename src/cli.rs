@@ -28,7 +28,7 @@ pub enum Command {
     /// Show each source's crawl health: last success, last error, next check.
     Sources(FormatArgs),
     /// Classify the sentiment of mentions that have none yet (or, with --all, of every
-    /// mention the current model has not classified).
+    /// mention the current model has not classified; with --since, of every recent one).
     Classify(ClassifyArgs),
     /// Measure the model on hand-labelled TSV files: accuracy and macro-F1 per language.
     Eval(EvalArgs),
@@ -92,7 +92,8 @@ pub struct ClassifyArgs {
     /// Re-classify mentions classified by another model version too.
     #[arg(long)]
     pub all: bool,
-    /// Only mentions discovered since then: a time or an age (24h, 7d).
+    /// Only mentions discovered since then: a time or an age (24h, 7d); those among them that
+    /// another model or head version scored are re-scored too (as with --all).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 }
@@ -112,9 +113,13 @@ pub struct EvalArgs {
 
 const TRAIN_HEAD_ABOUT: &str = "\
 Train a sentiment head: the small classifier that turns the encoder's embedding into
-negative/neutral/positive probabilities.
+negative/neutral/positive probabilities. Two ways:
 
-How it works:
+  earshot train-head --data FILE.tsv ... --out DIR     a head from labelled files, written to a file
+  earshot train-head --from-corrections [--brand SLUG]  a head that learns from this deployment's
+                                                        corrections, activated if it does better
+
+From labelled files:
   1. Reads every --data file (and --val files): TSV with a header row, a `text` column and a
      `label_name` column (negative, neutral, positive; a `label` column holding those names also
      works). The language of a row comes from a `language` column or the file name
@@ -129,33 +134,98 @@ How it works:
      validation log-loss so that probabilities are calibrated.
   4. Writes DIR/head.json: the weights, the temperature, a version id, and provenance (the
      data's names and sizes, the validation scores, the command).
+  Then:
+    earshot eval --head DIR/head.json --labels HELD_OUT.tsv    measure it on data it never saw
+    [sentiment] head = \"DIR/head.json\"                       use it (or EARSHOT__SENTIMENT__HEAD)
+    earshot classify --all                                      re-score stored mentions with it
 
-Then:
-  earshot eval --head DIR/head.json --labels HELD_OUT.tsv    measure it on data it never saw
-  [sentiment] head = \"DIR/head.json\"                       use it (or EARSHOT__SENTIMENT__HEAD)
-  earshot classify --all                                      re-score stored mentions with it
+Learning from corrections (--from-corrections; needs the deployment's config, for its database):
+  1. The team corrects labels through the API: POST /api/v1/mentions/{id}/sentiment with
+     {\"label\": \"negative\"} (any role that may correct). Each corrected mention is a training
+     row: the text the classifier read (title and snippet) with its latest corrected label.
+     --brand SLUG takes one brand's corrections only. At least 10 are needed.
+  2. The public set is --data (default: the UMSAB training tweets,
+     $EARSHOT_CORPORA/umsab-multilingual-tweets-train/*_train.tsv, else
+     ../shared/corpora/...; the data the shipped head was trained on), with --val or a dev
+     split as above. Its embeddings come from the cache: the FIRST run over the 14,712 UMSAB
+     tweets embeds them all, which takes 12 to 35 minutes on 2 cores (7 to 20 texts/s); later
+     runs read them in seconds. A correction reuses the embedding stored with its mention when
+     the same encoder made it, else it is embedded (fast: they are few).
+  3. Every correction counts --correction-weight times (default 10; linfa-logistic takes no
+     sample weights, so a correction's row is repeated). Up to --anchors (default 500) of the
+     deployment's latest uncorrected mentions that the head in use labels with P >= 0.7 are
+     trained on with that label, so the new head learns the corrections' sentiment rather
+     than their topic. Every fit starts from the head in use (a warm start).
+  4. It is judged by stratified k-fold cross-validation on the corrections (--folds, default 5,
+     seeded by --seed): per fold, a head trained on the public set plus the other folds labels
+     the fold it never saw, and the head in use labels the same rows; macro-F1 and accuracy
+     are pooled over the folds. Then the candidate is trained on the public set plus every
+     correction, and it and the head in use are scored on the public validation rows.
+  5. It is activated only if its cross-validated macro-F1 on the corrections is higher than
+     the head in use, and its public validation macro-F1 is no more than --public-tolerance
+     (default 0.02) below the head in use's. It prints either
+       activated head <id>: CV macro-F1 0.81 vs current 0.42 on 50 corrections
+     or
+       kept the current head <id>: CV macro-F1 ... ; <why>
+     Either way the candidate and its evaluation are recorded in the database; an activated
+     head is stored there whole, so every process sharing the database uses it from its next
+     start (restart a running `earshot serve`), and it survives restarts. A head named by
+     [sentiment] head (or EARSHOT__SENTIMENT__HEAD) always wins over an activated one; with
+     neither, the shipped head is used until one is activated. --out DIR also writes the
+     candidate to DIR/head.json, for `earshot eval --head`.
+  6. Re-score recent mentions with it:
+       earshot classify --since 7d      re-scores mentions discovered in the last 7 days that
+                                        another model or head version scored
+  Every stored result names the head that scored it: earshot/e5-small-sentiment@1+head:<id>.
 
-Every stored result names the head that scored it: earshot/e5-small-sentiment@1+head:<id>.
 The same data and --seed give the same head.";
 
 #[derive(Debug, Args)]
 pub struct TrainHeadArgs {
-    /// A labelled TSV to train on (`label_name` and `text` columns); repeatable.
-    #[arg(long = "data", value_name = "FILE.tsv", required = true)]
+    /// A labelled TSV to train on (`label_name` and `text` columns); repeatable. With
+    /// --from-corrections this is the public set, by default the UMSAB training tweets.
+    #[arg(
+        long = "data",
+        value_name = "FILE.tsv",
+        required_unless_present = "from_corrections"
+    )]
     pub data: Vec<PathBuf>,
     /// A labelled TSV to choose the penalty, stopping round and temperature on; repeatable.
     /// Without it, a dev split of --data is used.
     #[arg(long = "val", value_name = "FILE.tsv")]
     pub val: Vec<PathBuf>,
-    /// Where to write head.json.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where to write head.json (optional with --from-corrections, whose heads are kept in the
+    /// database).
+    #[arg(long, value_name = "DIR", required_unless_present = "from_corrections")]
+    pub out: Option<PathBuf>,
+    /// Learn from the corrections stored in the configured database too, judge the new head by
+    /// cross-validation on them, and activate it if it beats the head in use.
+    #[arg(long)]
+    pub from_corrections: bool,
+    /// With --from-corrections: only this brand's corrections.
+    #[arg(long, value_name = "SLUG", requires = "from_corrections")]
+    pub brand: Option<String>,
+    /// With --from-corrections: how many times a correction counts against a public row.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub correction_weight: u32,
+    /// With --from-corrections: at most this many of the deployment's latest uncorrected
+    /// mentions are trained on with the label the head in use gives them (0: none).
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub anchors: usize,
+    /// With --from-corrections: folds of the cross-validation on the corrections.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub folds: usize,
+    /// With --from-corrections: how much lower the new head's macro-F1 on the public validation
+    /// rows may be than the current head's.
+    #[arg(long, default_value_t = 0.02, value_name = "F1")]
+    pub public_tolerance: f64,
     /// Seeds the dev split and the class balancing.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The first part of the head's id (a hash of its weights follows).
-    #[arg(long, default_value = "head")]
-    pub name: String,
+    /// The first part of the head's id (a hash of its weights follows) [default: head, or
+    /// corrections with --from-corrections].
+    #[arg(long)]
+    pub name: Option<String>,
     /// What the head is fed: `embedding`, or `embedding+builtin` (the embedding and the model's
     /// built-in probabilities).
     #[arg(long, default_value = "embedding", value_name = "INPUT")]
@@ -187,12 +257,46 @@ impl TrainHeadArgs {
         if self.alpha.is_empty() || self.alpha.iter().any(|a| !(a.is_finite() && *a >= 0.0)) {
             anyhow::bail!("--alpha takes non-negative numbers");
         }
+        let corrections = if self.from_corrections {
+            if self.correction_weight == 0 {
+                anyhow::bail!("--correction-weight must be 1 or more");
+            }
+            if self.folds < 2 {
+                anyhow::bail!("--folds must be 2 or more");
+            }
+            if !(self.public_tolerance.is_finite() && self.public_tolerance >= 0.0) {
+                anyhow::bail!("--public-tolerance takes a non-negative number");
+            }
+            let brand = self
+                .brand
+                .as_deref()
+                .map(earshot_domain::BrandSlug::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--brand: {}", e.0))?;
+            Some(crate::train_head::FromCorrections {
+                brand,
+                weight: self.correction_weight,
+                anchors: self.anchors,
+                folds: self.folds,
+                public_tolerance: self.public_tolerance,
+            })
+        } else {
+            None
+        };
+        let name = self.name.unwrap_or_else(|| {
+            if corrections.is_some() {
+                "corrections".to_owned()
+            } else {
+                "head".to_owned()
+            }
+        });
         Ok(crate::train_head::Request {
             data: self.data,
             val: self.val,
             out: self.out,
+            corrections,
             seed: self.seed,
-            name: self.name,
+            name,
             input,
             dev_fraction: self.dev_fraction,
             cache: self.cache,

@@ -53,6 +53,10 @@ pub struct SentimentSettings {
     /// Which head scores embeddings: unset means the head Earshot ships (on its default model),
     /// `"builtin"` the model's own, anything else a head file.
     pub head: earshot_sentiment::HeadChoice,
+    /// Whether the config file or `EARSHOT__SENTIMENT__HEAD` named the head. When neither
+    /// did, a head that `earshot train-head --from-corrections` activated in the database
+    /// is used in place of the shipped one; a head named here always wins.
+    pub head_from_config: bool,
     /// Texts are truncated to this many tokens.
     pub max_tokens: usize,
     /// Texts per model run at most.
@@ -422,7 +426,9 @@ impl Validator<'_> {
         let ort_dylib = self
             .setting("sentiment", "ort_dylib", &raw.ort_dylib, path_of)?
             .map(|(p, _)| self.base_dir.join(p));
-        let head = match self.setting("sentiment", "head", &raw.head, path_of)? {
+        let head_setting = self.setting("sentiment", "head", &raw.head, path_of)?;
+        let head_from_config = head_setting.is_some();
+        let head = match head_setting {
             None => earshot_sentiment::HeadChoice::Shipped,
             Some((p, _)) if p.trim() == "builtin" => earshot_sentiment::HeadChoice::Builtin,
             Some((p, _)) => earshot_sentiment::HeadChoice::File(self.base_dir.join(p)),
@@ -432,6 +438,7 @@ impl Validator<'_> {
             model_dir,
             ort_dylib,
             head,
+            head_from_config,
             max_tokens: self.bounded("sentiment", "max_tokens", &raw.max_tokens, 8, 512, 256)?
                 as usize,
             batch_size: self.bounded("sentiment", "batch_size", &raw.batch_size, 1, 1024, 32)?
@@ -784,6 +791,20 @@ every = "15m"
             head_of("", &[("EARSHOT__SENTIMENT__HEAD", "/srv/h.json")]),
             HeadChoice::File(PathBuf::from("/srv/h.json"))
         );
+    }
+
+    #[test]
+    fn only_a_named_head_counts_as_set_by_the_config() {
+        let path = Path::new("/etc/earshot/earshot.toml");
+        let named = |extra: &str, vars: &[(&str, &str)]| {
+            parse(path, &format!("{GOOD}\n{extra}"), env(vars))
+                .unwrap()
+                .sentiment
+                .head_from_config
+        };
+        assert!(!named("", &[]));
+        assert!(named("[sentiment]\nhead = \"builtin\"", &[]));
+        assert!(named("", &[("EARSHOT__SENTIMENT__HEAD", "/srv/h.json")]));
     }
 
     fn error_of(text: &str) -> String {

@@ -5,10 +5,12 @@
 //! kept in a cache file keyed by the model file's hash, the token limit and the text; a second
 //! run over the same texts embeds nothing.
 
+mod corrections;
+
 use crate::eval::{self, Example as Labelled};
 use crate::settings::Settings;
 use anyhow::{bail, Context};
-use earshot_domain::Label;
+use earshot_domain::{BrandSlug, Label};
 use earshot_sentiment::training::{self, Example, TrainOptions};
 use earshot_sentiment::{Classifier, ClassifierOptions, Head, HeadInput};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,12 +25,16 @@ use std::time::Instant;
 /// What `earshot train-head` was asked to do, parsed from the command line.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// Training TSVs.
+    /// Training TSVs: the public set. Empty only with `corrections`, where it means the UMSAB
+    /// training files in the corpora folder.
     pub data: Vec<PathBuf>,
     /// Validation TSVs; none means a dev split carved from `data`.
     pub val: Vec<PathBuf>,
-    /// Where the head goes (`DIR/head.json`).
-    pub out: PathBuf,
+    /// Where the head goes (`DIR/head.json`); optional only with `corrections`, whose heads
+    /// are kept in the database.
+    pub out: Option<PathBuf>,
+    /// Learn from the deployment's corrections too (`--from-corrections`).
+    pub corrections: Option<FromCorrections>,
     /// Seeds the dev split and the oversampling.
     pub seed: u64,
     /// The head id's first part.
@@ -43,21 +49,49 @@ pub struct Request {
     pub alphas: Vec<f64>,
 }
 
+/// How `--from-corrections` trains, judges and activates.
+#[derive(Debug, Clone)]
+pub struct FromCorrections {
+    /// Only this brand's corrections.
+    pub brand: Option<BrandSlug>,
+    /// How many times a correction counts, against once for a public row.
+    pub weight: u32,
+    /// At most this many of the deployment's latest uncorrected classified mentions are added
+    /// to the training data with the label the head in use gives them.
+    pub anchors: usize,
+    /// Folds of the cross-validation on the corrections.
+    pub folds: usize,
+    /// How much lower the candidate's macro-F1 on the public validation rows may be than the
+    /// current head's before it is kept back although it wins on the corrections.
+    pub public_tolerance: f64,
+}
+
+/// Fewer corrections than this are refused: five folds of one or two rows say nothing.
+pub const MIN_CORRECTIONS: usize = 10;
+
 /// One text's encoder outputs, as cached.
 #[derive(Debug, Clone)]
-struct Embedded {
+pub struct Embedded {
     /// The L2-normalised embedding.
-    embedding: Vec<f32>,
+    pub embedding: Vec<f32>,
     /// The model's built-in probabilities (negative, neutral, positive).
-    builtin: [f32; 3],
+    pub builtin: [f32; 3],
 }
 
 /// Runs the whole command and prints what it did.
 pub async fn run(settings: &Settings, req: Request) -> anyhow::Result<()> {
+    match req.corrections.clone() {
+        Some(how) => corrections::run(settings, req, how).await,
+        None => train_public(settings, req).await,
+    }
+}
+
+/// The public set's training and validation rows: `data`, and `val` or else a dev split of
+/// `data` (the flag says which).
+pub fn public_sets(req: &Request) -> anyhow::Result<(Vec<Labelled>, Vec<Labelled>, bool)> {
     if req.data.is_empty() {
         bail!("give at least one --data FILE.tsv");
     }
-    let started = Instant::now();
     let mut train = read_all(&req.data)?;
     let (val, val_held_out) = if req.val.is_empty() {
         let (rest, dev) = dev_split(std::mem::take(&mut train), req.dev_fraction, req.seed);
@@ -69,6 +103,16 @@ pub async fn run(settings: &Settings, req: Request) -> anyhow::Result<()> {
     if val.is_empty() {
         bail!("no validation rows: give --val FILE.tsv or a larger --dev-fraction");
     }
+    Ok((train, val, val_held_out))
+}
+
+/// `earshot train-head --data … --out DIR`: a head from the public set alone, written to a file.
+async fn train_public(settings: &Settings, req: Request) -> anyhow::Result<()> {
+    let Some(out) = req.out.clone() else {
+        bail!("give --out DIR: where to write head.json");
+    };
+    let started = Instant::now();
+    let (train, val, val_held_out) = public_sets(&req)?;
     println!(
         "Training rows: {}; validation rows: {} ({}).",
         train.len(),
@@ -204,11 +248,7 @@ pub async fn run(settings: &Settings, req: Request) -> anyhow::Result<()> {
         "embedding_seconds": round3(embed_secs),
         "training_seconds": round3(fit_secs),
     });
-    std::fs::create_dir_all(&req.out).with_context(|| format!("creating {}", req.out.display()))?;
-    let path = req.out.join("head.json");
-    let json = serde_json::to_string_pretty(&file)? + "\n";
-    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-    Head::load(&path)?;
+    let path = write_head(&out, &file)?;
     println!(
         "\nWrote {} (id {}) in {:.1}s in all.\nTo use it: [sentiment] head = \"{}\" in the config, \
          or EARSHOT__SENTIMENT__HEAD={}; then `earshot classify --all` re-scores stored mentions.",
@@ -219,6 +259,17 @@ pub async fn run(settings: &Settings, req: Request) -> anyhow::Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// Writes `file` as `dir/head.json` (creating `dir`), reads it back to prove it loads, and
+/// returns its path.
+pub fn write_head(dir: &Path, file: &earshot_sentiment::HeadFile) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("head.json");
+    let json = serde_json::to_string_pretty(file)? + "\n";
+    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    Head::load(&path)?;
+    Ok(path)
 }
 
 /// Reads every file's labelled rows, in order, skipping rows with empty text.
@@ -236,7 +287,7 @@ fn read_all(files: &[PathBuf]) -> anyhow::Result<Vec<Labelled>> {
 }
 
 /// Each file's row count, for provenance.
-fn read_counts(files: &[PathBuf]) -> anyhow::Result<Vec<usize>> {
+pub fn read_counts(files: &[PathBuf]) -> anyhow::Result<Vec<usize>> {
     files
         .iter()
         .map(|f| Ok(read_all(std::slice::from_ref(f))?.len()))
@@ -244,7 +295,7 @@ fn read_counts(files: &[PathBuf]) -> anyhow::Result<Vec<usize>> {
 }
 
 /// `[{name, rows}]` for provenance: each file's name and its row count.
-fn sizes(files: &[PathBuf], counts: &[usize]) -> serde_json::Value {
+pub fn sizes(files: &[PathBuf], counts: &[usize]) -> serde_json::Value {
     files
         .iter()
         .zip(counts)
@@ -258,12 +309,13 @@ fn sizes(files: &[PathBuf], counts: &[usize]) -> serde_json::Value {
         .collect()
 }
 
-fn round3(v: f64) -> f64 {
+/// `v` rounded to three decimals, for reports.
+pub fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
 /// 0 negative, 1 neutral, 2 positive.
-fn label_index(label: Label) -> usize {
+pub fn label_index(label: Label) -> usize {
     Label::ALL.iter().position(|l| *l == label).unwrap_or(1)
 }
 
@@ -300,7 +352,7 @@ pub fn dev_split(rows: Vec<Labelled>, fraction: f64, seed: u64) -> (Vec<Labelled
 }
 
 /// Scores of `head` on `rows` by language.
-fn per_language(
+pub fn per_language(
     head: &Head,
     rows: &[Labelled],
     embedded: &[Embedded],
@@ -321,7 +373,7 @@ fn per_language(
 
 /// Embeds `texts` (cache first), with a progress bar on a terminal. Returns the results in
 /// order, the model key, the model file's SHA-256, the token limit, and how many were new.
-fn embed_all(
+pub fn embed_all(
     opts: &ClassifierOptions,
     texts: &[String],
     cache: Option<PathBuf>,

@@ -67,6 +67,14 @@ pub enum HeadChoice {
     Shipped,
     /// A head file.
     File(PathBuf),
+    /// A head file's text held elsewhere (the database, where `earshot train-head
+    /// --from-corrections` records the heads it activates); `origin` names it in messages.
+    Text {
+        /// Where the text came from, for messages ("head X, activated in the database").
+        origin: String,
+        /// The head file's JSON.
+        json: String,
+    },
 }
 
 impl HeadChoice {
@@ -80,6 +88,7 @@ impl HeadChoice {
             }
             Self::Shipped => Ok(None),
             Self::File(path) => Head::load(path).map(Some),
+            Self::Text { origin, json } => Head::parse(json, Path::new(origin)).map(Some),
         }
     }
 }
@@ -510,6 +519,23 @@ mod tests {
             HeadChoice::Builtin.resolve(DEFAULT_HEAD_MODEL).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_head_held_as_text_resolves_like_its_file() {
+        let json = serde_json::to_string(&tiny()).unwrap();
+        let choice = HeadChoice::Text {
+            origin: "head tiny-1 in the database".to_owned(),
+            json,
+        };
+        let head = choice.resolve("any/model@1").unwrap().unwrap();
+        assert_eq!(head.file(), &tiny());
+        let broken = HeadChoice::Text {
+            origin: "head x in the database".to_owned(),
+            json: "{}".to_owned(),
+        };
+        let err = broken.resolve("any/model@1").unwrap_err().to_string();
+        assert!(err.contains("head x in the database"), "{err}");
     }
 
     #[test]

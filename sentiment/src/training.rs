@@ -30,7 +30,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-use crate::head::{HeadFile, HeadInput, HeadType, Layer, HEAD_FORMAT, HEAD_FORMAT_VERSION};
+use crate::head::{Head, HeadFile, HeadInput, HeadType, Layer, HEAD_FORMAT, HEAD_FORMAT_VERSION};
 
 /// The class names, in the order labels are numbered here (0, 1, 2).
 pub const CLASSES: [&str; 3] = ["negative", "neutral", "positive"];
@@ -63,6 +63,10 @@ pub struct TrainOptions {
     pub input: HeadInput,
     /// The first part of the head's id; a hash of the weights follows it.
     pub name: String,
+    /// A head to start every fit from (a warm start) instead of zero: a logistic head with the
+    /// same input size and the classes the data has. Fitting then adapts what that head knows
+    /// to the data, rather than learning from the data alone. Ignored when it does not fit.
+    pub start: Option<HeadFile>,
 }
 
 impl Default for TrainOptions {
@@ -75,6 +79,7 @@ impl Default for TrainOptions {
             patience: 4,
             input: HeadInput::Embedding,
             name: "head".to_owned(),
+            start: None,
         }
     }
 }
@@ -134,10 +139,18 @@ pub fn train_logistic(
     let val_x = matrix(validation.iter().map(|e| &e.features), dim, &mean, &scale);
     let val_y: Vec<usize> = validation.iter().map(|e| e.label).collect();
 
+    let mut present: Vec<usize> = rows.iter().map(|&i| train[i].label).collect();
+    present.sort_unstable();
+    present.dedup();
+    let start = opts
+        .start
+        .as_ref()
+        .and_then(|head| standardised_start(head, &present, &mean, &scale));
+
     let mut candidates = Vec::new();
     let mut best: Option<(Candidate, Array2<f64>, Vec<usize>)> = None;
     for &alpha in &opts.alphas {
-        let mut params: Option<Array2<f64>> = None;
+        let mut params: Option<Array2<f64>> = start.clone();
         let mut kept: Option<(Candidate, Array2<f64>, Vec<usize>)> = None;
         let mut since_better = 0;
         for round in 1..=opts.max_rounds {
@@ -210,6 +223,201 @@ pub fn train_logistic(
         calibrated_log_loss,
         balanced_rows: rows.len(),
     })
+}
+
+/// How a head's labels compare with the truth on some rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scored {
+    /// Rows scored.
+    pub n: usize,
+    /// The share of rows labelled right.
+    pub accuracy: f64,
+    /// F1 averaged over the classes present in the truth (see [`macro_f1`]).
+    pub macro_f1: f64,
+    /// `confusion[truth][predicted]`, classes numbered as in [`CLASSES`].
+    pub confusion: [[usize; 3]; 3],
+}
+
+impl Scored {
+    /// Scores `(truth, predicted)` pairs of class indices (0 negative, 1 neutral, 2 positive).
+    pub fn of(pairs: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let mut confusion = [[0usize; 3]; 3];
+        let mut n = 0;
+        for (truth, predicted) in pairs {
+            confusion[truth.min(2)][predicted.min(2)] += 1;
+            n += 1;
+        }
+        let right: usize = (0..3).map(|c| confusion[c][c]).sum();
+        Self {
+            n,
+            accuracy: right as f64 / n.max(1) as f64,
+            macro_f1: macro_f1(&confusion),
+            confusion,
+        }
+    }
+}
+
+/// The class index (as in [`CLASSES`]) a head picks for one feature vector.
+pub fn predict(head: &Head, features: &[f32]) -> usize {
+    let p = head.class_probabilities(features);
+    let best = (0..p.len())
+        .max_by(|&i, &j| p[i].total_cmp(&p[j]).then(j.cmp(&i)))
+        .unwrap_or(0);
+    head.file()
+        .classes
+        .get(best)
+        .and_then(|name| class_index(name))
+        .unwrap_or(1)
+}
+
+/// The index in [`CLASSES`] of a head's class name (short names too).
+fn class_index(name: &str) -> Option<usize> {
+    match name.to_ascii_lowercase().as_str() {
+        "negative" | "neg" => Some(0),
+        "neutral" | "neu" => Some(1),
+        "positive" | "pos" => Some(2),
+        _ => None,
+    }
+}
+
+/// Which of `k` folds each of the examples with these `labels` falls in, stratified by label:
+/// each label's examples, shuffled with `seed`, are dealt round the folds in turn, each label
+/// starting where the last one stopped, so the folds differ in size by one at most and in mix
+/// as little as can be. `k` is clamped to `1..=labels.len()`.
+pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Vec<usize> {
+    let k = k.clamp(1, labels.len().max(1));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut fold_of = vec![0; labels.len()];
+    let mut next = 0;
+    for class in 0..CLASSES.len() {
+        let mut members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        members.shuffle(&mut rng);
+        for i in members {
+            fold_of[i] = next % k;
+            next += 1;
+        }
+    }
+    fold_of
+}
+
+/// What [`cross_validate`] measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossValidation {
+    /// How many folds the corrections were split into.
+    pub folds: usize,
+    /// The candidate's held-out labels on every correction, pooled over the folds.
+    pub candidate: Scored,
+    /// The current head's labels on the same corrections.
+    pub current: Scored,
+    /// Per fold: the candidate's and the current head's scores on that fold's corrections.
+    pub per_fold: Vec<(Scored, Scored)>,
+}
+
+/// K-fold cross-validation of "train on the public data plus the corrections" against the head
+/// in use, on the corrections.
+///
+/// The corrections are split into `k` stratified folds ([`stratified_folds`], seeded by
+/// `opts.seed`). For each fold a head is trained with [`train_logistic`] on `public` plus the
+/// other folds' corrections (each with its own `weight`), choosing on `validation`, and labels
+/// the fold's corrections, which it never saw. `current[i]` is the class the head in use gives
+/// correction `i`. `on_fold` hears each fold's scores as it finishes. The same inputs and seed
+/// give the same result.
+pub fn cross_validate(
+    public: &[Example],
+    validation: &[Example],
+    corrections: &[Example],
+    current: &[usize],
+    k: usize,
+    opts: &TrainOptions,
+    mut on_fold: impl FnMut(usize, &Scored, &Scored),
+) -> Result<CrossValidation, TrainError> {
+    if current.len() != corrections.len() {
+        return Err(TrainError::Data(format!(
+            "{} corrections but {} current labels",
+            corrections.len(),
+            current.len()
+        )));
+    }
+    if corrections.len() < 2 {
+        return Err(TrainError::Data(
+            "cross-validation needs two corrections or more".to_owned(),
+        ));
+    }
+    let labels: Vec<usize> = corrections.iter().map(|e| e.label).collect();
+    let fold_of = stratified_folds(&labels, k, opts.seed);
+    let folds = fold_of.iter().max().map_or(0, |m| m + 1);
+    let mut candidate_pairs = Vec::new();
+    let mut current_pairs = Vec::new();
+    let mut per_fold = Vec::new();
+    for fold in 0..folds {
+        let mut train: Vec<Example> = public.to_vec();
+        train.extend(
+            corrections
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, &f)| f != fold)
+                .map(|(e, _)| e.clone()),
+        );
+        let trained = train_logistic(&train, validation, opts)?;
+        let head = Head::from_file(trained.head)
+            .map_err(|e| TrainError::Fit(format!("the fold's head is invalid: {e}")))?;
+        let held_out: Vec<usize> = (0..corrections.len())
+            .filter(|&i| fold_of[i] == fold)
+            .collect();
+        let candidate = Scored::of(
+            held_out
+                .iter()
+                .map(|&i| (labels[i], predict(&head, &corrections[i].features))),
+        );
+        let now = Scored::of(held_out.iter().map(|&i| (labels[i], current[i])));
+        on_fold(fold, &candidate, &now);
+        candidate_pairs.extend(
+            held_out
+                .iter()
+                .map(|&i| (labels[i], predict(&head, &corrections[i].features))),
+        );
+        current_pairs.extend(held_out.iter().map(|&i| (labels[i], current[i])));
+        per_fold.push((candidate, now));
+    }
+    Ok(CrossValidation {
+        folds,
+        candidate: Scored::of(candidate_pairs),
+        current: Scored::of(current_pairs),
+        per_fold,
+    })
+}
+
+/// linfa's parameters (`[feature + intercept row][class]`, on standardised features, classes
+/// in `present` order) that give the same logits as `head` (divided by its temperature) on raw
+/// features; `None` when the head is not a logistic head of this size with these classes.
+fn standardised_start(
+    head: &HeadFile,
+    present: &[usize],
+    mean: &[f64],
+    scale: &[f64],
+) -> Option<Array2<f64>> {
+    let dim = mean.len();
+    let layer = match (head.kind, head.layers.as_slice()) {
+        (HeadType::Logistic, [layer]) if head.dim == dim => layer,
+        _ => return None,
+    };
+    let t = f64::from(head.temperature);
+    let mut params = Array2::zeros((dim + 1, present.len()));
+    for (column, &class) in present.iter().enumerate() {
+        let row = head
+            .classes
+            .iter()
+            .position(|name| class_index(name) == Some(class))?;
+        let (weights, bias) = (layer.weights.get(row)?, f64::from(*layer.bias.get(row)?));
+        let mut intercept = bias / t;
+        for j in 0..dim {
+            let w = f64::from(weights[j]) / t;
+            params[[j, column]] = w * scale[j];
+            intercept += w * mean[j];
+        }
+        params[[dim, column]] = intercept;
+    }
+    Some(params)
 }
 
 /// Whether `a` beats `b`: higher macro-F1, then lower log-loss.
@@ -432,7 +640,6 @@ fn weights_hash(head: &HeadFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::head::Head;
 
     /// Three noisy clusters in 4 dimensions, one per class; deterministic.
     fn clusters(n: usize, offset: u64) -> Vec<Example> {
@@ -507,6 +714,108 @@ mod tests {
         let rows = balanced_rows(&train, 0);
         assert_eq!(rows.iter().filter(|&&i| i == 0).count(), 5);
         assert_eq!(rows.len(), 3 * 6);
+    }
+
+    #[test]
+    fn folds_are_stratified_seeded_and_even() {
+        let labels: Vec<usize> = (0..23).map(|i| if i < 15 { 0 } else { 2 }).collect();
+        let folds = stratified_folds(&labels, 5, 9);
+        assert_eq!(folds, stratified_folds(&labels, 5, 9));
+        assert_ne!(folds, stratified_folds(&labels, 5, 10));
+        for f in 0..5 {
+            let size = folds.iter().filter(|&&x| x == f).count();
+            assert!((4..=5).contains(&size), "fold {f} has {size}");
+            let negatives = (0..23).filter(|&i| folds[i] == f && labels[i] == 0).count();
+            assert_eq!(negatives, 3, "fold {f}");
+        }
+        assert_eq!(stratified_folds(&[1, 1], 5, 0).iter().max(), Some(&1));
+    }
+
+    #[test]
+    fn cross_validation_credits_a_head_that_learns_the_corrections() {
+        // The public data knows the three clusters; the corrections are a fourth pattern
+        // (feature 3 high) that is negative, which a head that labels it positive gets wrong.
+        let public = clusters(240, 8);
+        let validation = clusters(60, 9);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        use rand::Rng;
+        let corrections: Vec<Example> = (0..20)
+            .map(|_| {
+                let mut features: Vec<f32> = (0..4).map(|_| rng.gen_range(-0.3..0.3)).collect();
+                features[3] += 3.0;
+                Example {
+                    features,
+                    label: 0,
+                    weight: 5,
+                }
+            })
+            .collect();
+        let current = vec![2; corrections.len()];
+        let opts = TrainOptions {
+            alphas: vec![1.0],
+            ..TrainOptions::default()
+        };
+        let mut heard = 0;
+        let cv = cross_validate(
+            &public,
+            &validation,
+            &corrections,
+            &current,
+            5,
+            &opts,
+            |_, _, _| heard += 1,
+        )
+        .unwrap();
+        assert_eq!((cv.folds, heard, cv.candidate.n), (5, 5, 20));
+        assert_eq!(cv.current.accuracy, 0.0);
+        assert!(cv.candidate.accuracy > 0.8, "{:?}", cv.candidate);
+        assert!(cv.candidate.macro_f1 > cv.current.macro_f1);
+        let again = cross_validate(
+            &public,
+            &validation,
+            &corrections,
+            &current,
+            5,
+            &opts,
+            |_, _, _| {},
+        )
+        .unwrap();
+        assert_eq!(cv, again);
+    }
+
+    #[test]
+    fn a_warm_start_begins_where_the_head_is() {
+        let train = clusters(60, 12);
+        let trained = train_logistic(&train, &clusters(30, 13), &TrainOptions::default())
+            .unwrap()
+            .head;
+        let dim = 4;
+        let (mean, scale) = standardisation(&train, dim);
+        let params = standardised_start(&trained, &[0, 1, 2], &mean, &scale).unwrap();
+        // On standardised features, the start's logits are the head's logits / temperature.
+        let head = Head::from_file(trained.clone()).unwrap();
+        for e in train.iter().take(5) {
+            let x = matrix(std::iter::once(&e.features), dim, &mean, &scale);
+            let logits = x.dot(&params.slice(ndarray::s![..dim, ..])) + params.row(dim);
+            let p = softmax(logits.row(0).iter().copied());
+            let want = head.class_probabilities(&e.features);
+            for c in 0..3 {
+                assert!((p[c] - f64::from(want[c])).abs() < 1e-4, "{p:?} {want:?}");
+            }
+        }
+        let mut other = trained;
+        other.dim = 3;
+        assert!(standardised_start(&other, &[0, 1, 2], &mean, &scale).is_none());
+    }
+
+    #[test]
+    fn scores_count_accuracy_and_macro_f1() {
+        let s = Scored::of([(0, 0), (0, 2), (2, 2), (1, 1)]);
+        assert_eq!(s.n, 4);
+        assert!((s.accuracy - 0.75).abs() < 1e-12);
+        assert_eq!(s.confusion[0][2], 1);
+        // F1: negative 2/3, neutral 1, positive 2/3.
+        assert!((s.macro_f1 - (2.0 / 3.0 + 1.0 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! transaction.
 
 mod alerts;
+mod heads;
 mod keys;
 mod postgres;
 mod reviews;
@@ -427,6 +428,52 @@ pub struct ClassifyJob {
     pub rating: Option<f64>,
 }
 
+/// A person's correction of a mention, as training data for a sentiment head (see
+/// [`Store::training_corrections`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingCorrection {
+    /// The corrected mention, with the text the classifier reads (title and snippet).
+    pub job: ClassifyJob,
+    pub brand: BrandSlug,
+    /// The mention's latest correction: the label it should have had.
+    pub label: Label,
+    /// The model key of the mention's stored sentiment (`earshot/e5-small-sentiment@1+head:…`),
+    /// `None` when it has not been classified.
+    pub model: Option<String>,
+    /// The embedding stored with that sentiment; empty when there is none.
+    pub embedding: Vec<f32>,
+}
+
+/// A sentiment head to record (see [`Store::save_head`]).
+#[derive(Debug, Clone)]
+pub struct NewHead<'a> {
+    /// The head's version id (the `+head:<id>` of model keys).
+    pub head_id: &'a str,
+    /// The model key of the encoder whose embeddings it reads (`earshot/e5-small-sentiment@1`).
+    pub encoder: &'a str,
+    /// The head file, as JSON.
+    pub head_json: &'a str,
+    /// How it scored, as JSON (free-form, for people and later runs).
+    pub evaluation: &'a str,
+    pub trained_at: Timestamp,
+    /// Make it the encoder's active head now; `None` records it as kept back.
+    pub activated_at: Option<Timestamp>,
+}
+
+/// A sentiment head as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHead {
+    /// The row's id, in the order heads were recorded.
+    pub id: i64,
+    pub head_id: String,
+    pub encoder: String,
+    pub head_json: String,
+    pub evaluation: String,
+    pub trained_at: Timestamp,
+    /// When it was activated; `None` when it was kept back.
+    pub activated_at: Option<Timestamp>,
+}
+
 /// A key to store. Only the hash of its secret is kept.
 #[derive(Debug, Clone)]
 pub struct NewApiKey<'a> {
@@ -683,6 +730,24 @@ pub trait Store: Send + Sync + 'static {
         by: &Actor,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+
+    /// Every mention that has a correction, with its latest corrected label, the text the
+    /// classifier reads and its stored sentiment's model key and embedding, oldest mention
+    /// first; only `brand`'s mentions when given.
+    async fn training_corrections(
+        &self,
+        brand: Option<&BrandSlug>,
+    ) -> Result<Vec<TrainingCorrection>, StoreError>;
+
+    /// Records a trained head, activated or kept back, and returns its row id. An activated
+    /// head becomes [`Store::active_head`] for its encoder at once, for every process.
+    async fn save_head(&self, head: &NewHead<'_>) -> Result<i64, StoreError>;
+
+    /// The most recently activated head for the encoder with model key `encoder`, if any.
+    async fn active_head(&self, encoder: &str) -> Result<Option<StoredHead>, StoreError>;
+
+    /// Every head recorded for the encoder `encoder`, activated or not, newest first.
+    async fn heads(&self, encoder: &str) -> Result<Vec<StoredHead>, StoreError>;
 
     /// Stores a new API key.
     async fn create_api_key(

@@ -735,6 +735,76 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn training_corrections(
+                &self,
+                brand: Option<&earshot_domain::BrandSlug>,
+            ) -> Result<Vec<$crate::TrainingCorrection>, $crate::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query($crate::heads::SELECT_TRAINING_CORRECTIONS)
+                    .bind(brand.map(|b| b.as_str()))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let label: String = r.try_get(5)?;
+                        let embedding: Option<Vec<u8>> = r.try_get(7)?;
+                        Ok($crate::TrainingCorrection {
+                            job: $crate::ClassifyJob {
+                                id: earshot_domain::MentionId(r.try_get(0)?),
+                                title: r.try_get(2)?,
+                                snippet: r.try_get(3)?,
+                                rating: r.try_get(4)?,
+                            },
+                            brand: $crate::shared::brand_slug(r.try_get(1)?)?,
+                            label: earshot_domain::Label::parse(&label)
+                                .map_err($crate::shared::corrupt)?,
+                            model: r.try_get(6)?,
+                            embedding: $crate::heads::embedding_from_bytes(
+                                embedding.as_deref().unwrap_or_default(),
+                            )?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn save_head(
+                &self,
+                head: &$crate::NewHead<'_>,
+            ) -> Result<i64, $crate::StoreError> {
+                let id: i64 = sqlx::query_scalar($crate::heads::INSERT_HEAD)
+                    .bind(head.head_id)
+                    .bind(head.encoder)
+                    .bind(head.head_json)
+                    .bind(head.evaluation)
+                    .bind(head.trained_at.as_millis())
+                    .bind(head.activated_at.map(|t| t.as_millis()))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(id)
+            }
+
+            async fn active_head(
+                &self,
+                encoder: &str,
+            ) -> Result<Option<$crate::StoredHead>, $crate::StoreError> {
+                let row = sqlx::query(&$crate::heads::select_active_head())
+                    .bind(encoder)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::heads::head_from_row).transpose()
+            }
+
+            async fn heads(
+                &self,
+                encoder: &str,
+            ) -> Result<Vec<$crate::StoredHead>, $crate::StoreError> {
+                let rows = sqlx::query(&$crate::heads::select_heads())
+                    .bind(encoder)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::heads::head_from_row).collect()
+            }
+
             async fn create_api_key(
                 &self,
                 key: &$crate::NewApiKey<'_>,
