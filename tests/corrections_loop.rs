@@ -551,6 +551,7 @@ async fn corrections_through_the_api_teach_the_deployment_sarcasm_without_unlear
             matched_term: "Acme".into(),
             author: None,
             published_at: None,
+            rating: None,
         })
         .collect();
     let record = CrawlRecord {
@@ -565,6 +566,8 @@ async fn corrections_through_the_api_teach_the_deployment_sarcasm_without_unlear
             next_check_at: Some(Timestamp::from_millis(now.as_millis() + 86_400_000)),
             ..SourceState::default()
         },
+        problems: Vec::new(),
+        aggregate: None,
     };
     db.store
         .record_crawl(forum.id, "seed", &record)
