@@ -16,3 +16,4 @@ bench:
 	benches/run-ingest.sh
 	benches/run-sentiment.sh
 	benches/run-api.sh
+	benches/run-politeness.sh
