@@ -189,6 +189,12 @@ impl Fetcher {
     /// host's rate, concurrency and backoff; see [`crate::politeness`]), at the fetcher's
     /// `host_interval`. Reads at most `max_body_bytes`; a larger body is an error, never a
     /// silent truncation. A bot challenge is an error, never a body.
+    ///
+    /// Besides the transport and status errors, it fails with
+    /// [`FetchError::DisallowedByRobots`] or [`FetchError::RobotsUnavailable`] (nothing was
+    /// requested but, perhaps, robots.txt), [`FetchError::HostBackoff`] (nothing was sent)
+    /// and [`FetchError::Challenge`]. It may wait first: for robots.txt, the host's
+    /// interval, a free slot, or a short Retry-After backoff.
     pub async fn get(
         &self,
         url: &url::Url,
@@ -198,7 +204,9 @@ impl Fetcher {
             .await
     }
 
-    /// [`Fetcher::get`], with this request's own politeness rules (a source's interval).
+    /// [`Fetcher::get`], with this request's own politeness rules: `min_interval` replaces
+    /// `host_interval` for this request, and the slowest interval asked for on a host in
+    /// the last day applies to every request to it (see [`crate::politeness`]).
     pub async fn get_with(
         &self,
         url: &url::Url,
