@@ -17,3 +17,4 @@ bench:
 	benches/run-sentiment.sh
 	benches/run-api.sh
 	benches/run-extract.sh
+	benches/run-politeness.sh

@@ -72,6 +72,8 @@ listen = "{listen}"
 [crawler]
 concurrency = 4
 tick = "2s"
+host_interval = "0s"   # the demo site is local and ours; real sites get 1s by default
+host_concurrency = 4
 
 [[brands]]
 slug = "lumora"

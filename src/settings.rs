@@ -3,6 +3,7 @@
 //! environment variable) and what is wrong.
 
 use earshot_crawler::fetch::FetchLimits;
+use earshot_crawler::politeness::PolitenessLimits;
 use earshot_domain::{
     AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Recipe, Source,
     SourceKind, SourceName, SourceUrl, Threshold,
@@ -170,6 +171,9 @@ struct RawCrawler {
     connect_timeout: Option<Spanned<String>>,
     max_body_bytes: Option<Spanned<i64>>,
     max_redirects: Option<Spanned<i64>>,
+    host_interval: Option<Spanned<String>>,
+    host_concurrency: Option<Spanned<i64>>,
+    respect_robots: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -375,6 +379,20 @@ impl Validator<'_> {
             1 << 30,
             10 << 20,
         )?;
+        let politeness_defaults = PolitenessLimits::default();
+        let host_interval =
+            match self.setting("crawler", "host_interval", &c.host_interval, |v| {
+                Some(v.to_owned())
+            })? {
+                Some((v, origin)) => parse_host_interval(&v)
+                    .map_err(|m| self.error(origin, format!("crawler.host_interval: {m}")))?,
+                None => politeness_defaults.host_interval,
+            };
+        let host_concurrency =
+            self.bounded("crawler", "host_concurrency", &c.host_concurrency, 1, 64, 1)?;
+        let respect_robots = self
+            .setting("crawler", "respect_robots", &c.respect_robots, bool_of)?
+            .is_none_or(|(on, _)| on);
         let crawler = CrawlerSettings {
             concurrency: concurrency as usize,
             tick: self
@@ -389,6 +407,12 @@ impl Validator<'_> {
                     .unwrap_or(defaults.total_timeout),
                 max_body_bytes: max_body as u64,
                 max_redirects: max_redirects as usize,
+                politeness: PolitenessLimits {
+                    host_interval,
+                    host_concurrency: host_concurrency as usize,
+                    respect_robots,
+                    ..politeness_defaults
+                },
             },
         };
 
@@ -409,11 +433,6 @@ impl Validator<'_> {
     }
 
     fn sentiment(&self, raw: &RawSentiment) -> Result<SentimentSettings, ConfigError> {
-        let bool_of = |v: &str| match v.trim() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        };
         let path_of = |v: &str| Some(v.to_owned());
         let enabled = self
             .setting("sentiment", "enabled", &raw.enabled, bool_of)?
@@ -709,6 +728,9 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__CRAWLER__CONNECT_TIMEOUT",
     "EARSHOT__CRAWLER__MAX_BODY_BYTES",
     "EARSHOT__CRAWLER__MAX_REDIRECTS",
+    "EARSHOT__CRAWLER__HOST_INTERVAL",
+    "EARSHOT__CRAWLER__HOST_CONCURRENCY",
+    "EARSHOT__CRAWLER__RESPECT_ROBOTS",
     "EARSHOT__SENTIMENT__ENABLED",
     "EARSHOT__SENTIMENT__MODEL_DIR",
     "EARSHOT__SENTIMENT__ORT_DYLIB",
@@ -727,6 +749,26 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{raw:?} is not a duration such as 30s, 15m, 2h or 1d"))?;
     if d < Duration::from_secs(1) {
         return Err(format!("{raw:?} is shorter than one second"));
+    }
+    Ok(d)
+}
+
+/// A boolean from an environment variable: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn bool_of(v: &str) -> Option<bool> {
+    match v.trim() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `crawler.host_interval`: `1s`, `250ms`, `2m`, or `0s` (no per-host wait, for sites
+/// that are yours); at most an hour.
+fn parse_host_interval(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw.trim())
+        .map_err(|_| format!("{raw:?} is not a duration such as 1s, 500ms or 0s"))?;
+    if d > Duration::from_secs(3600) {
+        return Err(format!("{raw:?} is longer than an hour"));
     }
     Ok(d)
 }
@@ -822,6 +864,59 @@ every = "15m"
         assert_eq!(s.sources[0].every, Duration::from_secs(900));
         assert_eq!(s.crawler.limits.max_body_bytes, 10 * 1024 * 1024);
         assert_eq!(s.crawler.limits.max_redirects, 5);
+        let polite = &s.crawler.limits.politeness;
+        assert_eq!(polite.host_interval, Duration::from_secs(1));
+        assert_eq!(polite.host_concurrency, 1);
+        assert!(polite.respect_robots);
+    }
+
+    #[test]
+    fn politeness_is_configured_in_the_crawler_section_or_the_environment() {
+        let path = Path::new("e.toml");
+        let with = |extra: &str| format!("[crawler]\n{extra}\n{GOOD}");
+        let s = parse(
+            path,
+            &with("host_interval = \"250ms\"\nhost_concurrency = 2\nrespect_robots = false"),
+            env(&[]),
+        )
+        .unwrap();
+        let polite = &s.crawler.limits.politeness;
+        assert_eq!(polite.host_interval, Duration::from_millis(250));
+        assert_eq!(polite.host_concurrency, 2);
+        assert!(!polite.respect_robots);
+
+        let s = parse(path, &with("host_interval = \"0s\""), env(&[])).unwrap();
+        assert_eq!(s.crawler.limits.politeness.host_interval, Duration::ZERO);
+
+        let s = parse(
+            path,
+            GOOD,
+            env(&[
+                ("EARSHOT__CRAWLER__HOST_INTERVAL", "3s"),
+                ("EARSHOT__CRAWLER__HOST_CONCURRENCY", "4"),
+                ("EARSHOT__CRAWLER__RESPECT_ROBOTS", "off"),
+            ]),
+        )
+        .unwrap();
+        let polite = &s.crawler.limits.politeness;
+        assert_eq!(polite.host_interval, Duration::from_secs(3));
+        assert_eq!(polite.host_concurrency, 4);
+        assert!(!polite.respect_robots);
+
+        let e = error_of(&with("host_interval = \"often\""));
+        assert!(
+            e.contains("line 2") && e.contains("crawler.host_interval"),
+            "{e}"
+        );
+        let e = error_of(&with("host_interval = \"2h\""));
+        assert!(e.contains("longer than an hour"), "{e}");
+        let e = error_of(&with("host_concurrency = 0"));
+        assert!(
+            e.contains("crawler.host_concurrency = 0 must be from 1 to 64"),
+            "{e}"
+        );
+        let e = error_of(&with("respect_robots = \"maybe\""));
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ fn earshot(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_remove("EARSHOT_CONFIG")
         .env("RUST_LOG", "warn")
+        // The test sites are ours: no per-host wait between their feeds.
+        .env("EARSHOT__CRAWLER__HOST_INTERVAL", "0s")
         .output()
         .expect("run earshot")
 }
@@ -114,6 +116,7 @@ async fn start_serve(dir: &Path) -> (std::process::Child, String) {
         .env_remove("EARSHOT_CONFIG")
         .env("EARSHOT__SERVER__LISTEN", "127.0.0.1:0")
         .env("EARSHOT__CRAWLER__TICK", "1s")
+        .env("EARSHOT__CRAWLER__HOST_INTERVAL", "0s")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use earshot_crawler::crawl::{CrawlReport, Crawler};
 use earshot_crawler::fetch::{FetchLimits, Fetcher};
+use earshot_crawler::politeness::PolitenessLimits;
 use earshot_domain::{SourceName, Timestamp};
 use earshot_store::{Claim, MentionQuery, Store};
 use std::collections::HashMap;
@@ -139,16 +140,6 @@ async fn start_site(seen: Seen) -> String {
             }),
         )
         .route(
-            "/429.xml",
-            get(|| async {
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, "7200")],
-                    "slow down",
-                )
-            }),
-        )
-        .route(
             "/500.xml",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "oops") }),
         )
@@ -195,6 +186,25 @@ async fn start_site(seen: Seen) -> String {
     base
 }
 
+/// A second host that answers 429 with a two-hour Retry-After. It has a host of its own
+/// because a Retry-After backs off the whole host, which would hold up the other cases.
+async fn start_rate_limited_site() -> String {
+    let app = Router::new().route(
+        "/429.xml",
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "7200")],
+                "slow down",
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 const CASES: &[&str] = &[
     "good", "lastmod", "cp1251", "koi8", "429", "500", "slow", "loop", "huge", "html", "garbage",
 ];
@@ -205,6 +215,9 @@ fn crawler(store: Arc<dyn Store>) -> Crawler {
         total_timeout: Duration::from_secs(1),
         max_body_bytes: 64 * 1024,
         max_redirects: 5,
+        // The site is ours: no per-host wait, so the cases run side by side as before
+        // (robots.txt is still fetched; the site answers 404, which allows everything).
+        politeness: PolitenessLimits::unthrottled(4),
     };
     Crawler::new(Fetcher::new(limits).unwrap(), store, "test-worker")
 }
@@ -230,9 +243,13 @@ fn assert_next_check_in(r: &CrawlReport, before: Timestamp, wait: Duration) {
 async fn misbehaving_site_story(db: TestDb) {
     let seen = Seen::default();
     let base = start_site(seen.clone()).await;
+    let limited = start_rate_limited_site().await;
     let sources: Vec<_> = CASES
         .iter()
-        .map(|c| feed_source(c, &format!("{base}/{c}.xml"), EVERY))
+        .map(|c| {
+            let site = if *c == "429" { &limited } else { &base };
+            feed_source(c, &format!("{site}/{c}.xml"), EVERY)
+        })
         .collect();
     let store = db.store.clone();
     store
@@ -389,6 +406,21 @@ async fn misbehaving_site_story(db: TestDb) {
     assert_eq!(conditional[1].get(header::IF_NONE_MATCH).unwrap(), "\"v1\"");
     assert_eq!(again.iter().map(|r| r.new_mentions).sum::<u64>(), 0);
     assert_eq!(store.count_mentions().await.unwrap(), total);
+    // The 429's host is still backed off: nothing is sent, and the source waits it out.
+    let r429b = by_name(&again, "429");
+    assert!(
+        r429b
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("back off")),
+        "{r429b:?}"
+    );
+    let next = r429b.next_check_at.expect("next check set");
+    assert!(
+        next >= before2.plus(Duration::from_secs(7100))
+            && next <= Timestamp::now().plus(Duration::from_secs(7200)),
+        "the 429 source waits for the rest of its host's two hours: {next}"
+    );
     let r500b = by_name(&again, "500");
     assert_next_check_in(r500b, before2, EVERY * 2);
     let stored = store.sources().await.unwrap();

@@ -13,6 +13,7 @@
 use crate::document::Document;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::forum::CompiledRecipe;
+use crate::politeness::RequestRules;
 use crate::reviews::AggregateRating;
 use earshot_domain::{Preset, Source, SourceKind};
 use std::collections::{HashSet, VecDeque};
@@ -226,6 +227,9 @@ pub async fn harvest(
         None => (earshot_domain::Recipe::DEFAULT_MAX_PAGES, 0),
     };
     let follows = matches!(source.kind, SourceKind::Forum | SourceKind::Reviews);
+    let rules = RequestRules {
+        min_interval: source.host_interval,
+    };
     let mut out = Harvest::default();
     let mut seen_pages: HashSet<Url> = HashSet::new();
     let mut seen_docs: HashSet<earshot_domain::DedupKey> = HashSet::new();
@@ -245,9 +249,10 @@ pub async fn harvest(
         let is_first = out.pages == 0;
         let none = Validators::default();
         let fetched = fetcher
-            .get(
+            .get_with(
                 &fetch_url(source, &page),
                 if is_first { validators } else { &none },
+                &rules,
             )
             .await;
         out.pages += 1;
