@@ -18,9 +18,9 @@ use earshot_domain::{
 use earshot_store::{CrawlRecord, MentionQuery, NewHead, Store};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{acme, crawl_and_classify, feed_source, found, scored, TestDb};
+use support::{acme, crawl_and_classify, earshot, feed_source, found, scored, TestDb};
 
 /// Sarcastic complaints: positive words, negative meaning. Written for this test.
 const SARCASTIC: [&str; 80] = [
@@ -374,16 +374,6 @@ async fn corrections_are_training_data_and_heads_are_recorded_on_postgres() {
 
 // ---------------------------------------------------------------------------------------
 // The loop, with the real binary and model.
-
-fn earshot(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_earshot"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("EARSHOT_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run earshot")
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -4,9 +4,11 @@
 //! their authors, dates and star ratings; quotes are not mentions, and a second crawl
 //! stores nothing twice.
 
+mod support;
+
 use earshot_domain::SourceName;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::earshot;
 
 fn fixture(path: &str) -> String {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,16 +58,6 @@ async fn site(routes: Vec<(&'static str, &'static str, String)>) -> String {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     base
-}
-
-fn earshot(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_earshot"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("EARSHOT_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run earshot")
 }
 
 async fn run(dir: &Path, args: &'static [&'static str]) -> (String, String) {

@@ -2119,7 +2119,7 @@ async fn page_sources_story(store: &dyn Store) {
     assert_eq!(
         ratings
             .iter()
-            .map(|r| (r.observed_at, r.rating.clone()))
+            .map(|r| (r.observed_at, r.rating))
             .collect::<Vec<_>>(),
         vec![(t1, rating(4.5, 130)), (t0, rating(4.0, 120))],
         "newest first"

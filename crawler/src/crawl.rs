@@ -134,13 +134,7 @@ impl Crawler {
                 record.items_seen = h.docs.len() as u64;
                 record.mentions = h.docs.iter().flat_map(|d| matcher.mentions(d)).collect();
                 record.problems = h.problems;
-                record.aggregate = h.aggregate.map(|a| earshot_store::AggregateRating {
-                    value: a.value,
-                    raw_value: a.raw_value,
-                    best: a.best,
-                    worst: a.worst,
-                    count: a.count,
-                });
+                record.aggregate = h.aggregate;
                 record.state = schedule::after_success(prev, now, every, h.etag, h.last_modified);
             }
             Err(e) => {

@@ -57,20 +57,9 @@ pub struct ReviewPage {
     pub problems: Vec<String>,
 }
 
-/// An aggregate star rating, as the page gave it and normalised.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AggregateRating {
-    /// Normalised to 0..1: (raw_value - worst) / (best - worst).
-    pub value: f64,
-    /// The rating as the page wrote it (`4.6` of 5).
-    pub raw_value: f64,
-    /// The best possible rating (`bestRating`, default 5).
-    pub best: f64,
-    /// The worst possible rating (`worstRating`, default 1).
-    pub worst: f64,
-    /// How many ratings it summarises: `ratingCount`, else `reviewCount`.
-    pub count: Option<u64>,
-}
+/// An aggregate star rating, as the page gave it and normalised: the store keeps it
+/// per source over time, in this same shape.
+pub use earshot_store::AggregateRating;
 
 /// Reads every review, the aggregate rating and the next-page link of a page (see the
 /// module docs for what counts). `page_url` is where the page was fetched from; relative

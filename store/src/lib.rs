@@ -142,15 +142,17 @@ pub struct CrawlRecord {
 }
 
 /// A review page's aggregate rating (schema.org `AggregateRating`) as read.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct AggregateRating {
-    /// Normalised to 0..1 between `worst` and `best`.
+    /// Normalised to 0..1: (raw_value - worst) / (best - worst).
     pub value: f64,
-    /// As the page gave it, on its own scale.
+    /// As the page gave it, on its own scale (`4.6` of 5).
     pub raw_value: f64,
+    /// The best possible rating (`bestRating`, default 5).
     pub best: f64,
+    /// The worst possible rating (`worstRating`, default 1).
     pub worst: f64,
-    /// How many ratings (else reviews) it summarises, if the page said.
+    /// How many ratings it summarises: `ratingCount`, else `reviewCount`, if the page said.
     pub count: Option<u64>,
 }
 

@@ -393,3 +393,15 @@ pub fn default_model_key() -> String {
     .expect("the shipped head parses");
     head.model_key(earshot_sentiment::head::DEFAULT_HEAD_MODEL)
 }
+
+/// Runs the real `earshot` binary in `dir` (its config is `dir/earshot.toml`), with
+/// warnings only in its log, and waits for it.
+pub fn earshot(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("EARSHOT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run earshot")
+}
