@@ -355,6 +355,74 @@ pub async fn harvest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use earshot_domain::{Recipe, SourceName, SourceUrl};
+
+    fn source(kind: SourceKind, recipe: Option<Recipe>) -> Source {
+        Source {
+            name: SourceName::parse("s").unwrap(),
+            kind,
+            url: SourceUrl::parse("https://shop.test/kettle").unwrap(),
+            every: Duration::from_secs(3600),
+            recipe,
+            host_interval: None,
+        }
+    }
+
+    #[test]
+    fn a_review_page_without_structured_data_is_read_with_its_recipe() {
+        let html = br#"<html><head><title>Lumora Aura kettle</title></head><body>
+            <div class="opinion"><span class="who">Olena</span><p class="says">Boils fast, quiet.</p></div>
+            <div class="opinion"><span class="who">Marco</span><p class="says">Lid squeaks.</p></div>
+            </body></html>"#;
+        let recipe = Recipe {
+            post: Some("div.opinion".into()),
+            body: Some("p.says".into()),
+            author: Some(".who".into()),
+            ..Recipe::default()
+        };
+        let compiled = CompiledRecipe::new(&recipe).unwrap();
+        let shop = source(SourceKind::Reviews, Some(recipe));
+        let url = shop.url.as_url().clone();
+        let parsed = parse_page(&shop, Some(&compiled), &url, html, Some("text/html")).unwrap();
+        let read: Vec<(Option<&str>, &str)> = parsed
+            .docs
+            .iter()
+            .map(|d| (d.author.as_deref(), d.text.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (Some("Olena"), "Boils fast, quiet."),
+                (Some("Marco"), "Lid squeaks.")
+            ]
+        );
+        // Without a recipe the same page has nothing to read, and says nothing is wrong.
+        let bare = source(SourceKind::Reviews, None);
+        let parsed = parse_page(&bare, None, &url, html, Some("text/html")).unwrap();
+        assert!(parsed.docs.is_empty());
+    }
+
+    #[test]
+    fn a_forum_answer_in_json_is_read_as_discourse_and_a_feed_that_is_not_one_fails() {
+        let forum = source(
+            SourceKind::Forum,
+            Some(Recipe {
+                preset: Some(Preset::Discourse),
+                ..Recipe::default()
+            }),
+        );
+        assert_eq!(
+            fetch_url(
+                &forum,
+                &"https://forum.test/t/some-topic/321".parse().unwrap()
+            )
+            .as_str(),
+            "https://forum.test/t/321.json"
+        );
+        let feed = source(SourceKind::Feed, None);
+        let url = feed.url.as_url().clone();
+        assert!(parse_page(&feed, None, &url, b"<html>not a feed</html>", None).is_err());
+    }
 
     #[test]
     fn a_page_title_is_read_from_the_head_only_and_never_splits_a_character() {
