@@ -1,5 +1,5 @@
 //! The SQL for learning from corrections, shared by both backends: the corrected mentions
-//! a head is trained on, and the heads trained from them (see migration 0007).
+//! a head is trained on, and the heads trained from them (see migration 0008).
 //!
 //! A trained head is stored whole (its JSON file) rather than as a path, so that every
 //! process sharing the database finds the same head after a restart, on any machine.
