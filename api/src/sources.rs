@@ -125,10 +125,7 @@ async fn update(
     let old = live(&state, &name).await?.source;
     let every = i64::try_from(old.every.as_secs()).unwrap_or(i64::MAX);
     let kind = raw.kind.as_deref().unwrap_or(old.kind.as_str());
-    let takes_recipe = matches!(
-        SourceKind::parse(kind)?,
-        SourceKind::Forum | SourceKind::Reviews
-    );
+    let takes_recipe = SourceKind::parse(kind)?.takes_recipe();
     let source = source(
         name,
         kind,

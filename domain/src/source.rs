@@ -72,6 +72,12 @@ impl SourceKind {
         }
     }
 
+    /// Whether a source of this kind may have a [`Recipe`] (forums must; review pages
+    /// may, for pages without structured data).
+    pub fn takes_recipe(self) -> bool {
+        matches!(self, Self::Forum | Self::Reviews)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Feed => "feed",
@@ -146,7 +152,7 @@ impl Source {
                     crate::Preset::ALL.join(", ")
                 )))
             }
-            (SourceKind::Feed | SourceKind::Page, Some(_)) => {
+            (kind, Some(_)) if !kind.takes_recipe() => {
                 return Err(InvalidValue::new(format!(
                     "source {}: a {} source takes no recipe (only forum and reviews sources do)",
                     self.name,
