@@ -83,9 +83,37 @@ fn schemathesis() -> Option<PathBuf> {
     Some(bin)
 }
 
+/// What CPython 3.11.7 (this machine's Python) raises now and then from `ast.parse` inside
+/// Hypothesis's lambda descriptions: an interpreter bug, not a finding about the API.
+const PYTHON_AST_BUG: &str = "AST constructor recursion depth mismatch";
+
 /// Runs one schemathesis pass against the document at `base` with `extra` arguments,
-/// and fails the test with schemathesis's report if it found anything.
+/// and fails the test with schemathesis's report if it found anything. A run that failed
+/// only by [`PYTHON_AST_BUG`] is run once more, with the same seed; any other error fails.
 async fn pass(bin: &Path, name: &str, base: &str, extra: &[&str]) {
+    let (status, report) = run(bin, name, base, extra).await;
+    let (status, report) = if !status.success()
+        && report.contains(PYTHON_AST_BUG)
+        && report.matches("Runtime Error").count() <= 2
+    {
+        eprintln!("schemathesis ({name}) hit CPython's {PYTHON_AST_BUG:?} bug; running it again");
+        run(bin, name, base, extra).await
+    } else {
+        (status, report)
+    };
+    assert!(
+        status.success(),
+        "schemathesis ({name}) found problems ({status}):\n{report}"
+    );
+}
+
+/// One schemathesis run: its exit status and its report.
+async fn run(
+    bin: &Path,
+    name: &str,
+    base: &str,
+    extra: &[&str],
+) -> (std::process::ExitStatus, String) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("out");
     let config = dir.path().join("schemathesis.toml");
@@ -134,10 +162,7 @@ async fn pass(bin: &Path, name: &str, base: &str, extra: &[&str]) {
         "schemathesis ({name}) took {:.0?}: {status}",
         start.elapsed()
     );
-    assert!(
-        status.success(),
-        "schemathesis ({name}) found problems ({status}):\n{report}"
-    );
+    (status, report)
 }
 
 /// A store with two brands on two sources: negative, neutral and positive mentions in
