@@ -761,6 +761,7 @@ impl Generator {
                 language: Some(language.to_owned()),
                 model: MODEL.to_owned(),
                 embedding,
+                signals: Default::default(),
             },
         )
     }

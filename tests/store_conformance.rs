@@ -335,6 +335,14 @@ fn sentiment(label: earshot_domain::Label, model: &str) -> earshot_domain::Senti
         language: Some("uk".to_owned()),
         model: model.to_owned(),
         embedding: vec![0.5; 384],
+        // Below both heads' thresholds, so alerts and reviews are as without signals.
+        signals: earshot_domain::Signals {
+            hate: Some(earshot_domain::Signal {
+                probability: 0.25,
+                flagged: false,
+            }),
+            mixed: None,
+        },
     }
 }
 
@@ -434,6 +442,14 @@ async fn sentiment_story(store: &dyn Store) {
         (Label::Negative, Some("uk"), "m@1")
     );
     assert!((s.probabilities[0] - 0.8).abs() < 1e-6 && (s.score + 0.7).abs() < 1e-6);
+    assert_eq!(
+        (
+            s.signals.hate.map(|h| (h.probability, h.flagged)),
+            s.signals.mixed
+        ),
+        (Some((0.25, false)), None),
+        "the auxiliary heads' verdicts are stored and read back"
+    );
     assert_eq!(
         store
             .mentions(&q(Some(Label::Positive)))

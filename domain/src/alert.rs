@@ -70,8 +70,10 @@ impl std::fmt::Display for AlertStatus {
     }
 }
 
-/// How bad a negative mention is, from its negative probability: `high` at 0.9 or
-/// more, `medium` at 0.8 or more, `low` below (but at or above its rule's threshold).
+/// How bad a negative mention is. From its negative probability: `high` at 0.9 or more,
+/// `medium` at 0.8 or more, `low` below (but at or above its rule's threshold). A mention
+/// the hate head flags as hateful or abusive is one level higher (`low` becomes
+/// `medium`, `medium` becomes `high`): abuse spreads faster and needs an answer sooner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -81,14 +83,20 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The severity of a mention whose P(negative) is `p_negative`.
-    pub fn of(p_negative: f32) -> Self {
-        if p_negative >= 0.9 {
+    /// The severity of a mention whose P(negative) is `p_negative`, raised one level when
+    /// `hateful`.
+    pub fn of(p_negative: f32, hateful: bool) -> Self {
+        let base = if p_negative >= 0.9 {
             Self::High
         } else if p_negative >= 0.8 {
             Self::Medium
         } else {
             Self::Low
+        };
+        match (base, hateful) {
+            (Self::Low, true) => Self::Medium,
+            (_, true) => Self::High,
+            (base, false) => base,
         }
     }
 
@@ -314,7 +322,10 @@ pub fn alert_for(
         .iter()
         .filter(|r| r.spec.matches(brand, source, sentiment))
         .min_by_key(|r| r.id)
-        .map(|r| (r.id, Severity::of(sentiment.probabilities[0])))
+        .map(|r| {
+            let severity = Severity::of(sentiment.probabilities[0], sentiment.signals.hateful());
+            (r.id, severity)
+        })
 }
 
 /// A person the alert is assigned to, as the team writes it: 1–100 characters, no
@@ -463,6 +474,7 @@ mod tests {
             language: language.map(Into::into),
             model: "m@1".into(),
             embedding: vec![],
+            signals: Default::default(),
         }
     }
 
@@ -489,11 +501,40 @@ mod tests {
 
     #[test]
     fn severity_follows_the_negative_probability() {
-        assert_eq!(Severity::of(0.95), Severity::High);
-        assert_eq!(Severity::of(0.9), Severity::High);
-        assert_eq!(Severity::of(0.85), Severity::Medium);
-        assert_eq!(Severity::of(0.8), Severity::Medium);
-        assert_eq!(Severity::of(0.7), Severity::Low);
+        assert_eq!(Severity::of(0.95, false), Severity::High);
+        assert_eq!(Severity::of(0.9, false), Severity::High);
+        assert_eq!(Severity::of(0.85, false), Severity::Medium);
+        assert_eq!(Severity::of(0.8, false), Severity::Medium);
+        assert_eq!(Severity::of(0.7, false), Severity::Low);
+    }
+
+    #[test]
+    fn hateful_language_raises_severity_one_level() {
+        assert_eq!(Severity::of(0.7, true), Severity::Medium);
+        assert_eq!(Severity::of(0.85, true), Severity::High);
+        assert_eq!(Severity::of(0.95, true), Severity::High);
+    }
+
+    #[test]
+    fn the_alert_of_a_hateful_mention_is_more_urgent() {
+        let rules = [rule(1, 0.6, None, None)];
+        let (brand, source) = (
+            BrandSlug::parse("acme").unwrap(),
+            SourceName::parse("forum").unwrap(),
+        );
+        let mut mention = neg(0.7, None);
+        assert_eq!(
+            alert_for(&rules, &brand, &source, &mention),
+            Some((AlertRuleId(1), Severity::Low))
+        );
+        mention.signals.hate = Some(crate::Signal {
+            probability: 0.6,
+            flagged: true,
+        });
+        assert_eq!(
+            alert_for(&rules, &brand, &source, &mention),
+            Some((AlertRuleId(1), Severity::Medium))
+        );
     }
 
     #[test]

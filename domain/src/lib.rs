@@ -31,7 +31,7 @@ pub use review::{
     plain_text, review_for, AutoApprove, Excerpt, InvalidReviewAction, Review, ReviewAction,
     ReviewId, ReviewStatus,
 };
-pub use sentiment::{label_with_rating, Label, Sentiment, STRONG_TEXT};
+pub use sentiment::{label_with_rating, Label, Sentiment, Signal, Signals, STRONG_TEXT};
 pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
 pub use text::{fold, fold_char};
 pub use time::Timestamp;

@@ -197,15 +197,16 @@ impl AutoApprove {
 
 /// The review a freshly classified mention gets, if it is a candidate: mentions whose
 /// final label is positive, and mentions that carry a star rating (whatever their
-/// label, so that marketing sees rated reviews the text classifier doubted). A
-/// candidate is approved at once when its brand's auto-approve rule approves it, else
-/// pending.
+/// label, so that marketing sees rated reviews the text classifier doubted). A mention
+/// the mixed head flags (praise and complaint at once) is neither, and is never a
+/// candidate. A candidate is approved at once when its brand's auto-approve rule approves
+/// it, else pending.
 pub fn review_for(
     sentiment: &Sentiment,
     rating: Option<f64>,
     rule: Option<&AutoApprove>,
 ) -> Option<ReviewStatus> {
-    if sentiment.label != Label::Positive && rating.is_none() {
+    if sentiment.signals.mixed() || (sentiment.label != Label::Positive && rating.is_none()) {
         return None;
     }
     Some(match rule {
@@ -328,7 +329,24 @@ mod tests {
             language: Some("en".into()),
             model: "m@1".into(),
             embedding: vec![],
+            signals: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_mention_flagged_mixed_is_not_a_candidate_even_with_stars() {
+        let mut mixed = sentiment(Label::Positive, 0.8);
+        mixed.signals.mixed = Some(crate::Signal {
+            probability: 0.8,
+            flagged: true,
+        });
+        assert_eq!(review_for(&mixed, None, None), None);
+        assert_eq!(review_for(&mixed, Some(1.0), None), None);
+        mixed.signals.mixed = Some(crate::Signal {
+            probability: 0.3,
+            flagged: false,
+        });
+        assert_eq!(review_for(&mixed, None, None), Some(ReviewStatus::Pending));
     }
 
     #[test]

@@ -74,6 +74,42 @@ pub struct Sentiment {
     /// gives none.
     #[serde(skip)]
     pub embedding: Vec<f32>,
+    /// What the auxiliary heads say about the text, where the model has them.
+    pub signals: Signals,
+}
+
+/// What the encoder's auxiliary heads say about a text, beside its sentiment. Each is
+/// absent when the model directory has no such head (a custom model, or an older build).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Signals {
+    /// Hateful or abusive language. A flagged negative mention is more urgent: its alert
+    /// is one severity level higher (see [`crate::Severity::of`]).
+    pub hate: Option<Signal>,
+    /// Mixed praise and complaint. A flagged mention is neither, and never becomes a review
+    /// candidate (see [`crate::review_for`]).
+    pub mixed: Option<Signal>,
+}
+
+impl Signals {
+    /// Whether the hate head flagged the text.
+    pub fn hateful(&self) -> bool {
+        self.hate.is_some_and(|s| s.flagged)
+    }
+
+    /// Whether the mixed head flagged the text.
+    pub fn mixed(&self) -> bool {
+        self.mixed.is_some_and(|s| s.flagged)
+    }
+}
+
+/// One auxiliary head's verdict on one text.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Signal {
+    /// The head's probability, 0..1.
+    pub probability: f32,
+    /// Whether the probability reached the head's decision threshold (which comes with the
+    /// head: the threshold its authors recommend).
+    pub flagged: bool,
 }
 
 /// How sure the text must be to overrule a star rating.

@@ -15,6 +15,8 @@ use crate::error::SentimentError;
 use crate::head::{Head, HeadChoice};
 use crate::model::{LabelMap, ModelConfig, ScoreOutput};
 use crate::runtime;
+use crate::signals::AuxHeads;
+use earshot_domain::Signals;
 
 /// Input texts are cut to this many characters per allowed token before tokenising, so that a
 /// huge text costs no more than a long one. Even scripts that use one token per character stay
@@ -89,6 +91,9 @@ pub struct Scores {
     /// The text's embedding as the model gives it (384 values, L2-normalised, for the default
     /// model); empty for models without an embedding output.
     pub embedding: Vec<f32>,
+    /// The auxiliary heads' verdicts (see [`crate::signals`]); empty when the model
+    /// directory has none.
+    pub signals: Signals,
 }
 
 /// What each graph input is fed.
@@ -113,6 +118,8 @@ pub struct Classifier {
     config: ModelConfig,
     /// The configured head, applied to each embedding in place of the model's own scores.
     head: Option<Head>,
+    /// The auxiliary heads found in the model directory, applied to each embedding.
+    aux: AuxHeads,
     /// What results are stored against: the config's key, plus the head's id when there is one.
     model_key: String,
     /// The graph's inputs, in order, and what each is fed.
@@ -213,12 +220,14 @@ impl Classifier {
             }))
             .map_err(broken_tokenizer)?;
 
+        let aux = AuxHeads::load(config.dir())?;
         let model_key = config.model_key().to_owned();
         let mut classifier = Self {
             session,
             tokenizer,
             config,
             head: None,
+            aux,
             model_key,
             inputs,
             scores_output,
@@ -242,6 +251,7 @@ impl Classifier {
             model = classifier.model_key.as_str(),
             dir = %classifier.config.dir().display(),
             max_tokens,
+            auxiliary_heads = ?classifier.aux.names(),
             "sentiment model loaded"
         );
         Ok(classifier)
@@ -386,6 +396,7 @@ impl Classifier {
                 };
                 Scores {
                     probabilities,
+                    signals: self.aux.signals(&embedding),
                     embedding,
                 }
             })

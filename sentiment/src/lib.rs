@@ -25,6 +25,7 @@ pub mod language;
 mod model;
 mod runtime;
 mod service;
+pub mod signals;
 pub mod training;
 pub mod worker;
 

@@ -181,5 +181,6 @@ pub fn sentiment_of(text: &str, scores: Scores, rating: Option<f64>, model: &str
         language: language::detect(text).map(str::to_owned),
         model: model.to_owned(),
         embedding: scores.embedding,
+        signals: scores.signals,
     }
 }

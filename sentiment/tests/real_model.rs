@@ -354,3 +354,75 @@ fn a_head_of_the_wrong_size_or_on_a_model_without_embeddings_is_refused_clearly(
     assert!(err.contains("has no embedding output"), "{err}");
     assert!(err.contains("scripts/build-model.sh"), "{err}");
 }
+
+/// The probe set for the auxiliary heads (tests/fixtures/signals.tsv, written for Earshot):
+/// 12 texts each of abusive complaints, plain complaints, mixed reviews and praise, in
+/// English, Ukrainian, Russian, Spanish and Azerbaijani. Prints each kind's flag counts
+/// (QUALITY.md quotes them; run with `--nocapture`).
+#[test]
+fn the_hate_head_flags_abuse_but_not_plain_complaints_and_the_mixed_head_spares_praise() {
+    let raw = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/signals.tsv"),
+    )
+    .unwrap();
+    let rows: Vec<(&str, &str)> = raw
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            (cells[0], cells[2])
+        })
+        .collect();
+    let texts: Vec<&str> = rows.iter().map(|(_, text)| *text).collect();
+    let scores = classify(&texts);
+    let kinds = ["abusive", "plain", "mixed", "praise"];
+    let mut flagged = std::collections::BTreeMap::new();
+    let mut mean_hate = std::collections::BTreeMap::new();
+    println!("| kind | n | hate flagged | mean P(hate) | mixed flagged | mean P(mixed) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for kind in kinds {
+        let of_kind: Vec<&Scores> = rows
+            .iter()
+            .zip(&scores)
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, s)| s)
+            .collect();
+        let n = of_kind.len();
+        let hate: Vec<_> = of_kind
+            .iter()
+            .map(|s| s.signals.hate.expect("the hate head"))
+            .collect();
+        let mixed: Vec<_> = of_kind
+            .iter()
+            .map(|s| s.signals.mixed.expect("the mixed head"))
+            .collect();
+        let count = |v: &[earshot_domain::Signal]| v.iter().filter(|s| s.flagged).count();
+        let mean =
+            |v: &[earshot_domain::Signal]| v.iter().map(|s| s.probability).sum::<f32>() / n as f32;
+        println!(
+            "| {kind} | {n} | {} | {:.3} | {} | {:.3} |",
+            count(&hate),
+            mean(&hate),
+            count(&mixed),
+            mean(&mixed)
+        );
+        flagged.insert((kind, "hate"), count(&hate));
+        flagged.insert((kind, "mixed"), count(&mixed));
+        mean_hate.insert(kind, mean(&hate));
+    }
+    assert_eq!(rows.len(), 48);
+    assert!(flagged[&("abusive", "hate")] >= 3, "{flagged:?}");
+    for kind in ["plain", "mixed", "praise"] {
+        assert_eq!(flagged[&(kind, "hate")], 0, "{kind}: {flagged:?}");
+    }
+    assert!(
+        mean_hate["abusive"] > 3.0 * mean_hate["plain"],
+        "abuse scores well above plain complaints: {mean_hate:?}"
+    );
+    assert_eq!(
+        flagged[&("praise", "mixed")],
+        0,
+        "no praise loses its review to the mixed head: {flagged:?}"
+    );
+}

@@ -101,7 +101,8 @@ macro_rules! mention_columns {
         m.matched_term, m.author,
         m.published_at, m.discovered_at, m.rating,
         t.label, t.model_label, t.p_negative, t.p_neutral, t.p_positive, t.score, t.language,
-        t.model, c.label, c.actor, c.actor_key_id, c.corrected_at"
+        t.model, c.label, c.actor, c.actor_key_id, c.corrected_at,
+        t.hate, t.hate_flagged, t.mixed, t.mixed_flagged"
     };
 }
 
@@ -122,7 +123,7 @@ macro_rules! mention_joins {
 pub(crate) use {mention_columns, mention_joins};
 
 /// How many columns [`mention_columns!`] has.
-pub(crate) const MENTION_COLUMNS: usize = 23;
+pub(crate) const MENTION_COLUMNS: usize = 27;
 
 pub(crate) const SELECT_MENTIONS: &str = concat!(
     "SELECT ",
@@ -205,13 +206,15 @@ pub(crate) const RELEASE_CLASSIFY_LEASE: &str = "UPDATE mentions
 
 pub(crate) const UPSERT_SENTIMENT: &str = "INSERT INTO sentiments
     (mention_id, label, model_label, p_negative, p_neutral, p_positive, score, language, model,
-     embedding, classified_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     embedding, classified_at, hate, hate_flagged, mixed, mixed_flagged)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
     ON CONFLICT (mention_id) DO UPDATE SET label = excluded.label,
         model_label = excluded.model_label, p_negative = excluded.p_negative,
         p_neutral = excluded.p_neutral, p_positive = excluded.p_positive,
         score = excluded.score, language = excluded.language, model = excluded.model,
-        embedding = excluded.embedding, classified_at = excluded.classified_at";
+        embedding = excluded.embedding, classified_at = excluded.classified_at,
+        hate = excluded.hate, hate_flagged = excluded.hate_flagged, mixed = excluded.mixed,
+        mixed_flagged = excluded.mixed_flagged";
 
 /// Implements [`crate::Store`] for `$store`, a struct with a `pool: sqlx::Pool<$db>` field.
 macro_rules! impl_store {
@@ -675,6 +678,10 @@ macro_rules! impl_store {
                         .bind(&s.model)
                         .bind(embedding_bytes(&s.embedding))
                         .bind(now.as_millis())
+                        .bind(s.signals.hate.map(|h| f64::from(h.probability)))
+                        .bind(s.signals.hate.map(|h| i64::from(h.flagged)))
+                        .bind(s.signals.mixed.map(|m| f64::from(m.probability)))
+                        .bind(s.signals.mixed.map(|m| i64::from(m.flagged)))
                         .execute(&mut *tx)
                         .await?;
                     saved += 1;
@@ -1699,15 +1706,24 @@ pub(crate) fn actor(key_id: Option<i64>, name: String) -> Actor {
     }
 }
 
-/// The sentiment columns of [`mention_columns!`] (11 to 18), absent when the mention
-/// has not been classified.
+/// The sentiment columns of [`mention_columns!`] (11 to 18, and the signals 23 to 26),
+/// absent when the mention has not been classified.
 fn sentiment_from_row<R>(r: &R) -> Result<Option<Sentiment>, StoreError>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
+    let signal = |p: usize| -> Result<Option<earshot_domain::Signal>, StoreError> {
+        let probability: Option<f64> = r.try_get(p)?;
+        let flagged: Option<i64> = r.try_get(p + 1)?;
+        Ok(probability.map(|probability| earshot_domain::Signal {
+            probability: probability as f32,
+            flagged: flagged == Some(1),
+        }))
+    };
     let Some(label) = r.try_get::<Option<String>, _>(11)? else {
         return Ok(None);
     };
@@ -1721,6 +1737,10 @@ where
         language: r.try_get(17)?,
         model: r.try_get(18)?,
         embedding: Vec::new(),
+        signals: earshot_domain::Signals {
+            hate: signal(23)?,
+            mixed: signal(25)?,
+        },
     }))
 }
 

@@ -143,6 +143,7 @@ pub fn scored(p: [f32; 3], label: Option<Label>, language: &str, model: &str) ->
         language: Some(language.to_owned()),
         model: model.to_owned(),
         embedding: vec![0.25; 8],
+        signals: Default::default(),
     }
 }
 
