@@ -300,9 +300,7 @@ mod tests {
         let mut series = vec![0; 2 * WEEK];
         // A burst of 8 hours: with a 6 h cooldown, hour 0 fires, hours 1-5 are quiet,
         // hour 6 may fire again (it is still far above the baseline).
-        for h in WEEK..WEEK + 8 {
-            series[h] = 10;
-        }
+        series[WEEK..WEEK + 8].fill(10);
         assert_eq!(firing(&rule(), &series), vec![WEEK, WEEK + 6]);
         let day = SpikeRule::new(3.0, 5, Duration::from_secs(24 * 3600)).unwrap();
         assert_eq!(firing(&day, &series), vec![WEEK]);
@@ -312,9 +310,7 @@ mod tests {
     #[test]
     fn the_cooldown_carries_on_from_the_last_stored_spike() {
         let mut series = vec![0; 2 * WEEK];
-        for h in WEEK..WEEK + 8 {
-            series[h] = 10;
-        }
+        series[WEEK..WEEK + 8].fill(10);
         let at = |i: usize| Timestamp::from_millis(i as i64 * HOUR_MS);
         let hours = |last| -> Vec<usize> {
             rule()
