@@ -1576,7 +1576,6 @@ macro_rules! impl_store {
                 if rules.is_empty() {
                     return Ok(());
                 }
-                let earshot = earshot_domain::Actor::earshot();
                 for (id, sentiment) in negative {
                     let found: Option<(i64, String, String)> = sqlx::query_as(MENTION_BRAND_SOURCE)
                         .bind(id.0)
@@ -1611,18 +1610,7 @@ macro_rules! impl_store {
                         "P(negative) {:.2} reached rule {}'s threshold {threshold:.2}",
                         sentiment.probabilities[0], rule.0
                     );
-                    sqlx::query(INSERT_EVENT)
-                        .bind(alert)
-                        .bind(now.as_millis())
-                        .bind(&earshot.name)
-                        .bind(None::<i64>)
-                        .bind(earshot_domain::AlertAction::Open.as_str())
-                        .bind(None::<&str>)
-                        .bind(Some(earshot_domain::AlertStatus::Open.as_str()))
-                        .bind(None::<&str>)
-                        .bind(Some(why))
-                        .execute(&mut **tx)
-                        .await?;
+                    Self::insert_open_event(tx, alert, why, now).await?;
                 }
                 Ok(())
             }
