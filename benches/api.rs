@@ -226,6 +226,7 @@ async fn crawl_and_classify(
             },
             problems: Vec::new(),
             aggregate: None,
+            unhealthy_after: None,
         };
         let stored = store
             .record_crawl(source.id, "bench", &record)

@@ -938,6 +938,7 @@ async fn ingest_once(corpus: &Corpus, dir: &Path, rep: usize) -> IngestRun {
             mentions,
             problems: Vec::new(),
             aggregate: None,
+            unhealthy_after: None,
         };
         let new = store
             .record_crawl(ids[&Corpus::source_name(i)], "bench", &record)

@@ -492,6 +492,7 @@ fn phase_worker(dir: &Path, model_dir: &Path) -> String {
             state: SourceState::default(),
             problems: Vec::new(),
             aggregate: None,
+            unhealthy_after: None,
         };
         let stored = store
             .record_crawl(id, "bench", &record)

@@ -58,7 +58,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 pub fn crawler(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Crawler> {
     let fetcher =
         Fetcher::new(settings.crawler.limits.clone()).context("starting the HTTP client")?;
-    Ok(Crawler::new(fetcher, store, &worker_name()))
+    Ok(Crawler::new(fetcher, store, &worker_name())
+        .with_unhealthy_after(settings.crawler.unhealthy_after))
 }
 
 /// This process's name in leases and crawl runs: host and process id.

@@ -40,6 +40,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check every brand for a spike in negative mentions now (as `serve` does every
+    /// `[spikes] every`), open the spike alerts due, and print them.
+    Spikes,
 }
 
 #[derive(Debug, Subcommand)]

@@ -190,6 +190,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let open_alerts = store
         .alerts(&AlertQuery {
             status: Some(AlertStatus::Open),
+            kind: Some(earshot_domain::AlertKind::Mention),
             limit: 500,
             ..Default::default()
         })

@@ -32,7 +32,8 @@ pub async fn mentions(settings: &Settings, args: &MentionsArgs) -> anyhow::Resul
     )
 }
 
-/// Prints each source's crawl health.
+/// Prints each source's crawl health: healthy, or unhealthy since when (after
+/// `[crawler] unhealthy_after` failures in a row, until a crawl succeeds).
 pub async fn sources(settings: &Settings, format: Format) -> anyhow::Result<()> {
     let store = app::open_store(settings).await?;
     let sources = store.sources().await?;
@@ -48,6 +49,11 @@ pub async fn sources(settings: &Settings, format: Format) -> anyhow::Result<()> 
                 s.state.error_count.to_string(),
                 s.state.last_error.clone().unwrap_or_default(),
                 when(s.state.next_check_at),
+                if s.health.is_healthy() {
+                    "healthy".to_owned()
+                } else {
+                    format!("unhealthy since {}", when(s.health.unhealthy_since))
+                },
             ]
         })
         .collect();
@@ -59,8 +65,9 @@ pub async fn sources(settings: &Settings, format: Format) -> anyhow::Result<()> 
         "errors",
         "last_error",
         "next_check",
+        "health",
     ];
-    print(format, &header, &rows, &sources, &[0, 3, 4, 6, 5])
+    print(format, &header, &rows, &sources, &[0, 7, 3, 4, 6, 5])
 }
 
 /// Prints rows. A table shows only the `table_columns` (by index) and cuts long cells;

@@ -11,6 +11,7 @@ mod keys;
 mod listing;
 mod serve;
 mod settings;
+mod spike_watch;
 mod train_head;
 
 use clap::Parser;
@@ -64,6 +65,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                     classify::run(&settings, args.all, args.since.as_deref()).await
                 }
                 Command::Keys(command) => keys::run(&settings, command).await,
+                Command::Spikes => spike_watch::check_now(&settings).await,
                 Command::Demo(_) | Command::Eval(_) | Command::TrainHead(_) => {
                     unreachable!("handled above")
                 }

@@ -1,7 +1,8 @@
-//! `earshot serve`: the scheduler, the sentiment worker and the HTTP API in one process, until Ctrl-C/SIGTERM.
+//! `earshot serve`: the scheduler, the sentiment worker, the spike watch and the HTTP API in
+//! one process, until Ctrl-C/SIGTERM.
 
 use crate::settings::Settings;
-use crate::{app, classify};
+use crate::{app, classify, spike_watch};
 use anyhow::Context;
 use earshot_api::{AppState, ModelProbe};
 use earshot_crawler::crawl::Crawler;
@@ -57,7 +58,7 @@ pub async fn run_until_shutdown(
     });
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        AppState::new(store).with_model(model),
+        AppState::new(store.clone()).with_model(model),
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);
@@ -69,12 +70,20 @@ pub async fn run_until_shutdown(
         let rx = stop_rx.clone();
         tokio::spawn(async move { worker.run(tick, stopped(rx)).await })
     });
+    let spikes = settings.spikes.enabled.then(|| {
+        let rx = stop_rx.clone();
+        let (store, rule, every) = (store.clone(), settings.spikes.rule, settings.spikes.every);
+        tokio::spawn(async move { spike_watch::run(store, rule, every, stopped(rx)).await })
+    });
     shutdown.await;
     eprintln!("Shutting down: finishing crawls and requests in flight…");
     let _ = stop_tx.send(true);
     scheduler.await.context("the scheduler task failed")?;
     if let Some(classifier) = classifier {
         classifier.await.context("the sentiment worker failed")?;
+    }
+    if let Some(spikes) = spikes {
+        spikes.await.context("the spike watch failed")?;
     }
     api.await
         .context("the API task failed")?

@@ -6,7 +6,7 @@ use earshot_crawler::fetch::FetchLimits;
 use earshot_crawler::politeness::PolitenessLimits;
 use earshot_domain::{
     AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Recipe, Source,
-    SourceKind, SourceName, SourceUrl, Threshold,
+    SourceKind, SourceName, SourceUrl, SpikeRule, Threshold, UnhealthyAfter,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -29,6 +29,18 @@ pub struct Settings {
     pub sources: Vec<Source>,
     /// `[[alert_rules]]`: each names a brand and a source above.
     pub alert_rules: Vec<AlertRuleSpec>,
+    pub spikes: SpikeSettings,
+}
+
+/// `[spikes]`: spike alerts on jumps in a brand's hourly negative mentions.
+#[derive(Debug, Clone)]
+pub struct SpikeSettings {
+    /// Watch for spikes at all (`enabled`, default on).
+    pub enabled: bool,
+    /// `k`, `min_count` and `cooldown` (defaults 3, 5, `6h`).
+    pub rule: SpikeRule,
+    /// How often `serve` checks every brand (`every`, default `1m`).
+    pub every: Duration,
 }
 
 /// How crawls run.
@@ -39,6 +51,9 @@ pub struct CrawlerSettings {
     /// How often the scheduler looks for due sources.
     pub tick: Duration,
     pub limits: FetchLimits,
+    /// Consecutive failed crawls after which a source is unhealthy and its one source
+    /// alert opens (`unhealthy_after`, default 5).
+    pub unhealthy_after: UnhealthyAfter,
 }
 
 /// How mentions are classified.
@@ -148,6 +163,18 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default)]
     alert_rules: Vec<RawAlertRule>,
+    #[serde(default)]
+    spikes: RawSpikes,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSpikes {
+    enabled: Option<Spanned<bool>>,
+    k: Option<Spanned<f64>>,
+    min_count: Option<Spanned<i64>>,
+    cooldown: Option<Spanned<String>>,
+    every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -174,6 +201,7 @@ struct RawCrawler {
     host_interval: Option<Spanned<String>>,
     host_concurrency: Option<Spanned<i64>>,
     respect_robots: Option<Spanned<bool>>,
+    unhealthy_after: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -393,6 +421,8 @@ impl Validator<'_> {
         let respect_robots = self
             .setting("crawler", "respect_robots", &c.respect_robots, bool_of)?
             .is_none_or(|(on, _)| on);
+        let unhealthy_after =
+            self.bounded("crawler", "unhealthy_after", &c.unhealthy_after, 1, 1000, 5)?;
         let crawler = CrawlerSettings {
             concurrency: concurrency as usize,
             tick: self
@@ -414,12 +444,15 @@ impl Validator<'_> {
                     ..politeness_defaults
                 },
             },
+            unhealthy_after: UnhealthyAfter::new(unhealthy_after as u32)
+                .expect("bounded to 1..=1000 above"),
         };
 
         let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
         let alert_rules = self.alert_rules(raw.alert_rules, &brands, &sources)?;
+        let spikes = self.spikes(&raw.spikes)?;
         Ok(Settings {
             path: self.path.to_owned(),
             database,
@@ -429,7 +462,52 @@ impl Validator<'_> {
             brands,
             sources,
             alert_rules,
+            spikes,
         })
+    }
+
+    fn spikes(&self, raw: &RawSpikes) -> Result<SpikeSettings, ConfigError> {
+        let enabled = self
+            .setting("spikes", "enabled", &raw.enabled, bool_of)?
+            .is_none_or(|(on, _)| on);
+        let defaults = SpikeRule::DEFAULT;
+        let k = self.setting("spikes", "k", &raw.k, |v| v.trim().parse::<f64>().ok())?;
+        let min_count = self.bounded(
+            "spikes",
+            "min_count",
+            &raw.min_count,
+            1,
+            1_000_000,
+            i64::from(defaults.min_count()),
+        )?;
+        let cooldown = self.setting("spikes", "cooldown", &raw.cooldown, |v| Some(v.to_owned()))?;
+        // Each value is checked by SpikeRule::new; an error names the one at fault.
+        let (k_value, k_origin) = k.map_or((defaults.k(), None), |(v, o)| (v, Some(o)));
+        let (cooldown_value, cooldown_origin) = match cooldown {
+            Some((v, origin)) => (
+                parse_duration(&v)
+                    .map_err(|m| self.error(origin.clone(), format!("spikes.cooldown: {m}")))?,
+                Some(origin),
+            ),
+            None => (defaults.cooldown(), None),
+        };
+        let rule = SpikeRule::new(k_value, min_count as u32, defaults.cooldown())
+            .map_err(|e| self.error_at(k_origin, format!("spikes.{e}")))?;
+        let rule = SpikeRule::new(rule.k(), rule.min_count(), cooldown_value)
+            .map_err(|e| self.error_at(cooldown_origin, format!("spikes.{e}")))?;
+        let every = self
+            .duration("spikes", "every", &raw.every)?
+            .unwrap_or(Duration::from_secs(60));
+        Ok(SpikeSettings {
+            enabled,
+            rule,
+            every,
+        })
+    }
+
+    /// An error at `origin`, or without a place when the value was a default.
+    fn error_at(&self, origin: Option<Origin<'_>>, message: String) -> ConfigError {
+        self.error(origin.unwrap_or(Origin::Env("(default)")), message)
     }
 
     fn sentiment(&self, raw: &RawSentiment) -> Result<SentimentSettings, ConfigError> {
@@ -731,6 +809,7 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__CRAWLER__HOST_INTERVAL",
     "EARSHOT__CRAWLER__HOST_CONCURRENCY",
     "EARSHOT__CRAWLER__RESPECT_ROBOTS",
+    "EARSHOT__CRAWLER__UNHEALTHY_AFTER",
     "EARSHOT__SENTIMENT__ENABLED",
     "EARSHOT__SENTIMENT__MODEL_DIR",
     "EARSHOT__SENTIMENT__ORT_DYLIB",
@@ -741,6 +820,11 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SENTIMENT__CLAIM_SIZE",
     "EARSHOT__SENTIMENT__THREADS",
     "EARSHOT__SENTIMENT__LEASE",
+    "EARSHOT__SPIKES__ENABLED",
+    "EARSHOT__SPIKES__K",
+    "EARSHOT__SPIKES__MIN_COUNT",
+    "EARSHOT__SPIKES__COOLDOWN",
+    "EARSHOT__SPIKES__EVERY",
 ];
 
 /// `30m`, `1h 30m`, `45s`, `1d`: at least one second.
@@ -847,6 +931,57 @@ every = "15m"
         assert!(!named("", &[]));
         assert!(named("[sentiment]\nhead = \"builtin\"", &[]));
         assert!(named("", &[("EARSHOT__SENTIMENT__HEAD", "/srv/h.json")]));
+    }
+
+    #[test]
+    fn spikes_and_source_health_have_defaults_the_file_and_the_environment_can_change() {
+        let path = Path::new("/etc/earshot/earshot.toml");
+        let of = |extra: &str, vars: &[(&str, &str)]| {
+            parse(path, &format!("{GOOD}\n{extra}"), env(vars))
+        };
+        let s = of("", &[]).unwrap();
+        assert!(s.spikes.enabled);
+        assert_eq!(s.spikes.rule, SpikeRule::DEFAULT);
+        assert_eq!(s.spikes.every, Duration::from_secs(60));
+        assert_eq!(s.crawler.unhealthy_after, UnhealthyAfter::DEFAULT);
+        let s = of(
+            "[spikes]\nk = 2.5\nmin_count = 10\ncooldown = \"12h\"\nenabled = false",
+            &[("EARSHOT__CRAWLER__UNHEALTHY_AFTER", "3")],
+        )
+        .unwrap();
+        assert!(!s.spikes.enabled);
+        assert_eq!(
+            s.spikes.rule,
+            SpikeRule::new(2.5, 10, Duration::from_secs(12 * 3600)).unwrap()
+        );
+        assert_eq!(s.crawler.unhealthy_after.failures(), 3);
+        let s = of(
+            "",
+            &[
+                ("EARSHOT__SPIKES__K", "4"),
+                ("EARSHOT__SPIKES__COOLDOWN", "1d"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.spikes.rule.k(), s.spikes.rule.cooldown()),
+            (4.0, Duration::from_secs(86400))
+        );
+
+        let err = |extra: &str, vars: &[(&str, &str)]| of(extra, vars).unwrap_err().to_string();
+        assert!(
+            err("[spikes]\nk = 0.0", &[]).contains("spikes.k = 0 must be"),
+            "{}",
+            err("[spikes]\nk = 0.0", &[])
+        );
+        let e = err("[spikes]\ncooldown = \"90m\"", &[]);
+        assert!(
+            e.contains("line 18: spikes.cooldown = 5400s must be whole hours"),
+            "{e}"
+        );
+        assert!(err("[spikes]\nmin_count = 0", &[]).contains("spikes.min_count = 0 must be from 1"));
+        assert!(err("", &[("EARSHOT__SPIKES__K", "x")]).contains("EARSHOT__SPIKES__K"));
+        assert!(err("[crawler]\nunhealthy_after = 0", &[]).contains("crawler.unhealthy_after = 0"));
     }
 
     fn error_of(text: &str) -> String {

@@ -673,3 +673,147 @@ async fn a_storage_failure_is_a_503_that_names_no_internals() {
     assert!(!body.to_string().contains("alert_events"), "{body}");
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spike_and_source_alerts_are_listed_with_their_numbers_beside_mention_alerts() {
+    use earshot_domain::{Baseline, Spike, SpikeRule, UnhealthyAfter};
+    let db = TestDb::sqlite().await;
+    let (pr, admin) = start(&db).await;
+    let store = db.store.clone();
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let spike = Spike {
+        hour: t0,
+        count: 2,
+        baseline: Baseline {
+            mean: 0.125,
+            stddev: 0.25,
+            threshold: 0.875,
+            hours: 168,
+        },
+    };
+    let acme = BrandSlug::parse("acme").unwrap();
+    let opened = store
+        .open_spike_alert(&acme, &spike, &SpikeRule::DEFAULT, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    // The news feed fails five times in a row.
+    let news = store
+        .sources()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.source.name.as_str() == "news")
+        .unwrap();
+    for n in 1..=5i64 {
+        let record = earshot_store::CrawlRecord {
+            started_at: t0,
+            finished_at: t0,
+            http_status: Some(500),
+            bytes: 0,
+            items_seen: 0,
+            error: Some("HTTP 500".to_owned()),
+            mentions: Vec::new(),
+            state: earshot_domain::SourceState {
+                error_count: n,
+                ..Default::default()
+            },
+            problems: Vec::new(),
+            aggregate: None,
+            unhealthy_after: Some(UnhealthyAfter::DEFAULT),
+        };
+        store.record_crawl(news.id, "w", &record).await.unwrap();
+    }
+
+    let (status, page) = pr.get("/api/v1/alerts?kind=spike").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), vec![opened.0]);
+    let a = &page["items"][0];
+    assert_eq!(
+        (&a["kind"], &a["brand"], &a["status"], &a["severity"]),
+        (
+            &json!("spike"),
+            &json!("acme"),
+            &json!("open"),
+            &json!("high")
+        )
+    );
+    let s = &a["spike"];
+    assert_eq!(s["hour"], "2026-11-23T10:00:00.000Z");
+    assert_eq!(
+        (s["count"].as_u64(), s["history_hours"].as_u64()),
+        (Some(2), Some(168))
+    );
+    assert_eq!(
+        (
+            s["mean"].as_f64(),
+            s["stddev"].as_f64(),
+            s["threshold"].as_f64(),
+            s["k"].as_f64()
+        ),
+        (Some(0.125), Some(0.25), Some(0.875), Some(3.0))
+    );
+    assert_eq!(
+        s["mention_ids"],
+        json!([1, 2]),
+        "acme's two negative mentions of 10:00"
+    );
+    assert!(
+        a.get("mention").is_none() && a.get("rule_id").is_none(),
+        "{a}"
+    );
+
+    let (_, page) = pr.get("/api/v1/alerts?kind=source").await;
+    let a = &page["items"][0];
+    assert_eq!(
+        (&a["kind"], &a["severity"]),
+        (&json!("source"), &json!("medium")),
+        "{page}"
+    );
+    assert_eq!(a["source"]["name"], "news");
+    assert_eq!(a["source"]["failures"], 5);
+    assert_eq!(a["source"]["last_error"], "HTTP 500");
+    assert_eq!(ids(&page).len(), 1);
+
+    let (_, page) = pr.get("/api/v1/alerts?kind=mention").await;
+    assert_eq!(ids(&page), vec![3, 2, 1]);
+    assert!(page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["kind"] == "mention" && a["rule_id"].is_i64()));
+    let (_, all) = pr.get("/api/v1/alerts").await;
+    assert_eq!(ids(&all).len(), 5);
+    let (status, err) = pr.get("/api/v1/alerts?kind=weather").await;
+    assert_eq!(status, 400, "{err}");
+
+    // The lifecycle and history apply to a spike alert as to any.
+    let (status, done) = pr
+        .post(
+            &format!("/api/v1/alerts/{}/acknowledge", opened.0),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "acknowledged");
+    assert_eq!(done["history"][0]["action"], "open");
+
+    // The sources list says which source is unhealthy.
+    let (_, sources) = admin.get("/api/v1/sources").await;
+    let health: Vec<(String, bool)> = sources["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["healthy"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        health,
+        vec![("forum".to_owned(), true), ("news".to_owned(), false)]
+    );
+    db.cleanup().await;
+}

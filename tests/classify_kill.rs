@@ -72,6 +72,7 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
         state: SourceState::default(),
         problems: Vec::new(),
         aggregate: None,
+        unhealthy_after: None,
     };
     assert_eq!(
         db.store

@@ -558,6 +558,7 @@ async fn corrections_through_the_api_teach_the_deployment_sarcasm_without_unlear
         },
         problems: Vec::new(),
         aggregate: None,
+        unhealthy_after: None,
     };
     db.store
         .record_crawl(forum.id, "seed", &record)

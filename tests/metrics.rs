@@ -108,6 +108,7 @@ async fn metrics_follow_the_store(db: TestDb) {
         state: failing,
         problems: Vec::new(),
         aggregate: None,
+        unhealthy_after: None,
     };
     store.record_crawl(news.id, "w", &record).await.unwrap();
 

@@ -42,6 +42,7 @@ fn record(at: Timestamp, mentions: Vec<NewMention>, state: SourceState) -> Crawl
         state,
         problems: Vec::new(),
         aggregate: None,
+        unhealthy_after: None,
     }
 }
 
@@ -813,19 +814,36 @@ async fn alerts_story(store: &dyn Store) {
     let opened = all(AlertQuery::default()).await;
     assert_eq!(opened.len(), 3, "{opened:#?}");
     // Newest first, each with its mention.
-    let mentions: Vec<MentionId> = opened.iter().map(|a| a.mention.id).collect();
+    let mentions: Vec<MentionId> = opened.iter().map(|a| a.mention().unwrap().id).collect();
     assert_eq!(mentions, vec![news[0], forum[3], forum[0]]);
     let high = &opened[2];
+    let rule_of = |a: &earshot_domain::Alert| match &a.subject {
+        earshot_domain::AlertSubject::Mention { rule_id, .. } => *rule_id,
+        other => panic!("not a mention alert: {other:?}"),
+    };
     assert_eq!(
-        (high.status, high.severity, high.rule_id, high.opened_at),
-        (AlertStatus::Open, Severity::High, rules[0].id, t0)
+        (
+            high.status,
+            high.severity,
+            rule_of(high),
+            high.opened_at,
+            high.kind()
+        ),
+        (
+            AlertStatus::Open,
+            Severity::High,
+            rules[0].id,
+            t0,
+            earshot_domain::AlertKind::Mention
+        )
     );
-    assert_eq!(high.mention.snippet, "f1 title — snippet");
-    assert_eq!(high.mention.author.as_deref(), Some("olena"));
-    assert_eq!(high.mention.url.as_deref(), Some("https://forum.test/f1"));
-    assert_eq!(high.mention.source.as_str(), "forum");
-    assert_eq!(high.mention.published_at, Some(t0));
-    let s = high.mention.sentiment.as_ref().unwrap();
+    let m = high.mention().unwrap();
+    assert_eq!(m.snippet, "f1 title — snippet");
+    assert_eq!(m.author.as_deref(), Some("olena"));
+    assert_eq!(m.url.as_deref(), Some("https://forum.test/f1"));
+    assert_eq!(m.source.as_str(), "forum");
+    assert_eq!(m.published_at, Some(t0));
+    let s = m.sentiment.as_ref().unwrap();
     assert_eq!(
         (s.label, s.language.as_deref()),
         (Label::Negative, Some("en"))
@@ -835,7 +853,7 @@ async fn alerts_story(store: &dyn Store) {
         (opened[1].severity, opened[0].severity),
         (Severity::Medium, Severity::Low)
     );
-    assert_eq!(opened[0].rule_id, rules[1].id);
+    assert_eq!(rule_of(&opened[0]), rules[1].id);
 
     // Filters and the cursor.
     let acme_slug = BrandSlug::parse("acme").unwrap();
@@ -1074,7 +1092,10 @@ async fn alerts_story(store: &dyn Store) {
     assert_eq!(listed.iter().filter(|m| m.correction.is_some()).count(), 1);
     assert!(store.mention(MentionId(9999)).await.unwrap().is_none());
     let (alert, _) = store.alert(id).await.unwrap().unwrap();
-    assert_eq!(alert.mention.correction.unwrap().label, Label::Positive);
+    assert_eq!(
+        alert.mention().unwrap().correction.as_ref().unwrap().label,
+        Label::Positive
+    );
 }
 
 on_both_backends!(the_alerts_story_holds_on_sqlite, the_alerts_story_holds_on_postgres, store: alerts_story);
@@ -2123,6 +2144,7 @@ async fn page_sources_story(store: &dyn Store) {
         let record = CrawlRecord {
             problems,
             aggregate: Some(rating(raw, count)),
+            unhealthy_after: None,
             ..record(at, vec![review.clone()], SourceState::default())
         };
         store
@@ -2161,3 +2183,401 @@ async fn page_sources_story(store: &dyn Store) {
 }
 
 on_both_backends!(the_page_sources_story_holds_on_sqlite, the_page_sources_story_holds_on_postgres, store: page_sources_story);
+
+/// Spike alerts: the hourly negative counts a brand's check reads, and the cooldown the
+/// store keeps, so that one burst opens one alert whoever asks and however often.
+async fn spike_alerts_story(store: &dyn Store) {
+    use earshot_domain::{
+        AlertKind, AlertStatus, AlertSubject, Baseline, Severity, Spike, SpikeRule, Transition,
+        HOUR_MS,
+    };
+    use earshot_store::{AlertChange, AlertQuery};
+    let at = |ms: i64| Timestamp::from_millis(ms);
+    let now = Timestamp::parse_rfc3339("2026-11-23T10:30:00Z").unwrap();
+    let hour = now.as_millis() - now.as_millis() % HOUR_MS - 2 * HOUR_MS; // 08:00
+    let sources = [feed_source(
+        "forum",
+        "https://forum.test/feed",
+        Duration::from_secs(60),
+    )];
+    store
+        .sync_config(&[acme()], &sources, at(hour - 72 * HOUR_MS))
+        .await
+        .unwrap();
+    let acme_slug = BrandSlug::parse("acme").unwrap();
+    let neg = || scored([0.9, 0.05, 0.05], None, "en", "m@1");
+    let pos = || scored([0.05, 0.05, 0.9], None, "en", "m@1");
+
+    // Nothing stored yet: nothing known.
+    let empty = store
+        .negative_hours(&acme_slug, at(hour - 168 * HOUR_MS), now)
+        .await
+        .unwrap();
+    assert_eq!(empty, earshot_store::NegativeHours::default());
+
+    // A first, positive mention three days ago starts the brand's history; then six
+    // negative ones published in the 08:00 hour and one positive, found at 09:10; and
+    // one negative published before the window (it must not count).
+    crawl_and_classify(
+        store,
+        "forum",
+        vec![mention(
+            "acme",
+            "first",
+            "Acme is fine",
+            Some(at(hour - 72 * HOUR_MS)),
+        )],
+        vec![pos()],
+        at(hour - 72 * HOUR_MS),
+    )
+    .await;
+    let found_at = at(hour + HOUR_MS + 10 * 60_000);
+    let mut burst: Vec<NewMention> = (0..6)
+        .map(|i| {
+            mention(
+                "acme",
+                &format!("b{i}"),
+                "Acme broke",
+                Some(at(hour + i * 60_000)),
+            )
+        })
+        .collect();
+    burst.push(mention(
+        "acme",
+        "happy",
+        "Acme rocks",
+        Some(at(hour + 30 * 60_000)),
+    ));
+    burst.push(mention(
+        "acme",
+        "old",
+        "Acme broke long ago",
+        Some(at(hour - 200 * HOUR_MS)),
+    ));
+    let mut results: Vec<_> = (0..6).map(|_| neg()).collect();
+    results.push(pos());
+    results.push(neg());
+    let ids = crawl_and_classify(store, "forum", burst, results, found_at).await;
+    let negatives = ids[..6].to_vec();
+
+    let from = at(hour - 168 * HOUR_MS);
+    let seen = store
+        .negative_hours(&acme_slug, from, at(hour + 3 * HOUR_MS))
+        .await
+        .unwrap();
+    assert_eq!(seen.first_discovered_at, Some(at(hour - 72 * HOUR_MS)));
+    assert_eq!(seen.counts, vec![(at(hour), 6)]);
+    assert_eq!(seen.last_spike, None);
+
+    let rule = SpikeRule::DEFAULT;
+    let spike_at = |h: i64| Spike {
+        hour: at(h),
+        count: 6,
+        baseline: Baseline {
+            mean: 0.25,
+            stddev: 0.5,
+            threshold: 1.75,
+            hours: 72,
+        },
+    };
+    let first = store
+        .open_spike_alert(&acme_slug, &spike_at(hour), &rule, now)
+        .await
+        .unwrap();
+    let first = first.expect("the first spike opens an alert");
+    // The same hour again, the next hour, and five hours on are inside the cooldown.
+    for h in [hour, hour + HOUR_MS, hour + 5 * HOUR_MS, hour - 3 * HOUR_MS] {
+        assert_eq!(
+            store
+                .open_spike_alert(&acme_slug, &spike_at(h), &rule, now)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let seen = store.negative_hours(&acme_slug, from, now).await.unwrap();
+    assert_eq!(seen.last_spike, Some(at(hour)));
+
+    let (alert, events) = store.alert(first).await.unwrap().unwrap();
+    assert_eq!(
+        (alert.kind(), alert.status, alert.severity),
+        (AlertKind::Spike, AlertStatus::Open, Severity::High)
+    );
+    let AlertSubject::Spike { brand, spike } = &alert.subject else {
+        panic!("{alert:?}")
+    };
+    assert_eq!(brand, &acme_slug);
+    assert_eq!(
+        (spike.hour, spike.count, spike.k, spike.history_hours),
+        (at(hour), 6, 3.0, 72)
+    );
+    assert_eq!(
+        (spike.mean, spike.stddev, spike.threshold),
+        (0.25, 0.5, 1.75)
+    );
+    assert_eq!(
+        spike.mention_ids, negatives,
+        "the hour's negative mentions, oldest first"
+    );
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("6 negative mentions in the hour"),
+        "{events:?}"
+    );
+
+    // Two workers at once, six hours on: one alert.
+    let later = spike_at(hour + 6 * HOUR_MS);
+    let (a, b) = tokio::join!(
+        store.open_spike_alert(&acme_slug, &later, &rule, now),
+        store.open_spike_alert(&acme_slug, &later, &rule, now)
+    );
+    let opened: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+
+    // Listed among the alerts, filtered by kind; the lifecycle applies.
+    let list = |kind| async move {
+        store
+            .alerts(&AlertQuery {
+                limit: 50,
+                kind,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    let spikes = list(Some(AlertKind::Spike)).await;
+    assert_eq!(
+        spikes.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![opened[0], first]
+    );
+    assert!(list(Some(AlertKind::Mention)).await.is_empty());
+    assert_eq!(list(None).await.len(), 2);
+    let pr = earshot_domain::Actor::earshot();
+    assert!(matches!(
+        store
+            .transition_alert(first, Transition::Acknowledge, &pr, None, now)
+            .await
+            .unwrap(),
+        AlertChange::Done
+    ));
+    assert!(matches!(
+        store
+            .transition_alert(first, Transition::Resolve, &pr, None, now)
+            .await
+            .unwrap(),
+        AlertChange::Done
+    ));
+}
+
+on_both_backends!(spike_alerts_open_once_per_burst_on_sqlite, spike_alerts_open_once_per_burst_on_postgres, store: spike_alerts_story);
+
+/// A source that keeps failing: unhealthy after N failures in a row, one source alert,
+/// resolved by the next success; a second bad spell opens a second alert.
+async fn unhealthy_source_story(store: &dyn Store) {
+    use earshot_domain::{AlertKind, AlertStatus, AlertSubject, Severity, UnhealthyAfter};
+    use earshot_store::AlertQuery;
+    let t0 = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let sources = [feed_source(
+        "forum",
+        "https://forum.test/feed",
+        Duration::from_secs(60),
+    )];
+    store.sync_config(&[acme()], &sources, t0).await.unwrap();
+    let id = store.sources().await.unwrap()[0].id;
+    let minute = |n: u64| t0.plus(Duration::from_secs(60 * n));
+    let crawl = |n: u64, failures: i64| {
+        let mut r = record(
+            minute(n),
+            Vec::new(),
+            SourceState {
+                error_count: failures,
+                last_error: (failures > 0).then(|| "HTTP 503".to_owned()),
+                ..SourceState::default()
+            },
+        );
+        if failures > 0 {
+            r.error = Some(format!("HTTP 503 (try {failures})"));
+        }
+        r.unhealthy_after = Some(UnhealthyAfter::new(3).unwrap());
+        r
+    };
+    let source_alerts = || async {
+        store
+            .alerts(&AlertQuery {
+                limit: 50,
+                kind: Some(AlertKind::Source),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    let health = || async { store.sources().await.unwrap()[0].health };
+
+    for n in 1..=2 {
+        store
+            .record_crawl(id, "w", &crawl(n, n as i64))
+            .await
+            .unwrap();
+    }
+    assert!(health().await.is_healthy());
+    assert!(source_alerts().await.is_empty());
+    for n in 3..=5 {
+        store
+            .record_crawl(id, "w", &crawl(n, n as i64))
+            .await
+            .unwrap();
+    }
+    assert_eq!(health().await.unhealthy_since, Some(minute(3)));
+    let alerts = source_alerts().await;
+    assert_eq!(
+        alerts.len(),
+        1,
+        "raised once, not on every failure: {alerts:#?}"
+    );
+    let AlertSubject::Source { source } = &alerts[0].subject else {
+        panic!()
+    };
+    assert_eq!(source.name.as_str(), "forum");
+    assert_eq!((source.unhealthy_since, source.failures), (minute(3), 3));
+    assert_eq!(source.last_error.as_deref(), Some("HTTP 503 (try 3)"));
+    assert_eq!(
+        (alerts[0].status, alerts[0].severity),
+        (AlertStatus::Open, Severity::Medium)
+    );
+
+    // A success: healthy again, and the alert is resolved by Earshot.
+    store.record_crawl(id, "w", &crawl(6, 0)).await.unwrap();
+    assert!(health().await.is_healthy());
+    let (resolved, events) = store.alert(alerts[0].id).await.unwrap().unwrap();
+    assert_eq!(resolved.status, AlertStatus::Resolved);
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[1].by.name.as_str(), events[1].from, events[1].to),
+        (
+            "earshot",
+            Some(AlertStatus::Open),
+            Some(AlertStatus::Resolved)
+        )
+    );
+
+    // A second bad spell is a second alert.
+    for n in 1..=3 {
+        store
+            .record_crawl(id, "w", &crawl(6 + n, n as i64))
+            .await
+            .unwrap();
+    }
+    let alerts = source_alerts().await;
+    assert_eq!(
+        alerts.iter().map(|a| a.status).collect::<Vec<_>>(),
+        vec![AlertStatus::Open, AlertStatus::Resolved]
+    );
+    assert_eq!(health().await.unhealthy_since, Some(minute(9)));
+    // A crawl without a threshold still lets a success heal the source.
+    let mut ok = crawl(10, 0);
+    ok.unhealthy_after = None;
+    store.record_crawl(id, "w", &ok).await.unwrap();
+    assert!(health().await.is_healthy());
+    assert_eq!(source_alerts().await[0].status, AlertStatus::Resolved);
+}
+
+on_both_backends!(an_unhealthy_source_alerts_once_then_recovers_on_sqlite, an_unhealthy_source_alerts_once_then_recovers_on_postgres, store: unhealthy_source_story);
+
+/// Migration 0010 rebuilds SQLite's alerts table (to let spike and source alerts have no
+/// mention): alerts made before it keep their ids, fields and history, read as mention
+/// alerts, and new ones continue the ids. Postgres only alters columns in place.
+#[tokio::test]
+async fn sqlite_alerts_from_before_migration_0010_survive_it() {
+    use earshot_domain::{AlertId, AlertKind, AlertStatus, Severity};
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("earshot.db").display());
+    let options = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/sqlite"
+    )))
+    .await
+    .unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: all
+            .migrations
+            .iter()
+            .filter(|m| m.version < 10)
+            .cloned()
+            .collect(),
+        ..all
+    };
+    before.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO brands (id, slug, name, terms, exclude, updated_at) VALUES (1, 'acme', 'Acme', '[\"Acme\"]', '[]', 0)",
+        "INSERT INTO sources (id, name, kind, url, every_secs, updated_at) VALUES (1, 'forum', 'feed', 'https://forum.test/feed', 60, 0)",
+        "INSERT INTO mentions (id, source_id, brand_id, dedup_key, title, snippet, matched_term, discovered_at) VALUES (7, 1, 1, 'g:a', 'Acme broke', 'Acme broke', 'Acme', 0)",
+        "INSERT INTO alert_rules (id, brand_id, threshold, origin, created_at, updated_at) VALUES (1, 1, 0.7, 'config', 0, 0)",
+        "INSERT INTO alerts (id, mention_id, brand_id, rule_id, severity, status, assignee, opened_at, updated_at) VALUES (5, 7, 1, 1, 'high', 'acknowledged', 'Olena', 1000, 2000)",
+        "INSERT INTO alert_events (alert_id, at, actor, action, from_status, to_status) VALUES (5, 1000, 'earshot', 'open', NULL, 'open')",
+        "INSERT INTO alert_events (alert_id, at, actor, action, from_status, to_status) VALUES (5, 2000, 'PR desk', 'acknowledge', 'open', 'acknowledged')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = earshot_store::connect(&url)
+        .await
+        .expect("migration 0010 applies");
+    let (alert, history) = store.alert(AlertId(5)).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            alert.kind(),
+            alert.status,
+            alert.severity,
+            alert.assignee.as_deref()
+        ),
+        (
+            AlertKind::Mention,
+            AlertStatus::Acknowledged,
+            Severity::High,
+            Some("Olena")
+        )
+    );
+    assert_eq!(alert.mention().unwrap().id, MentionId(7));
+    assert_eq!(history.len(), 2);
+    // Foreign keys still hold: an event for a missing alert is refused.
+    let pool = sqlx::SqlitePool::connect_with(
+        SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .foreign_keys(true),
+    )
+    .await
+    .unwrap();
+    let orphan = sqlx::query(
+        "INSERT INTO alert_events (alert_id, at, actor, action) VALUES (99, 0, 'x', 'note')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(orphan.is_err(), "alert_events still references alerts");
+    let fk_problems: Vec<(String,)> =
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(fk_problems.is_empty(), "{fk_problems:?}");
+    // New alerts continue after the old ids.
+    let next: i64 = sqlx::query_scalar(
+        "INSERT INTO alerts (kind, brand_id, spike_hour, details, severity, status, opened_at, updated_at)
+         VALUES ('spike', 1, 0, '{}', 'high', 'open', 0, 0) RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(next > 5, "{next}");
+}

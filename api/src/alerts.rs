@@ -1,5 +1,7 @@
-//! `/api/v1/alerts`: the PR team's queue. Alerts are opened by alert rules when
-//! sentiments are saved; here they are listed (newest first, cursor pagination), read
+//! `/api/v1/alerts`: the PR team's queue. Alerts have a `kind`: `mention` alerts are
+//! opened by alert rules when sentiments are saved, `spike` alerts by spike detection
+//! (a brand's hourly negative mentions jumped), `source` alerts when a source keeps
+//! failing. All share one lifecycle. Here they are listed (newest first, cursor pagination), read
 //! with their history, moved through their lifecycle, assigned and annotated. Every
 //! change records who made it (the key's name and id) and when.
 
@@ -12,8 +14,8 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use earshot_domain::{
-    Alert, AlertEvent, AlertId, AlertStatus, Assignee, BrandSlug, Note, Severity, Timestamp,
-    Transition,
+    Alert, AlertEvent, AlertId, AlertKind, AlertStatus, Assignee, BrandSlug, Note, Severity,
+    Timestamp, Transition,
 };
 use earshot_store::{AlertChange, AlertEdit, AlertQuery, Store};
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,7 @@ struct RawQuery {
     status: Option<String>,
     brand: Option<String>,
     severity: Option<String>,
+    kind: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
 }
@@ -55,6 +58,7 @@ fn parse(raw: RawQuery) -> Result<AlertQuery, ApiError> {
         severity: raw.severity.as_deref().map(Severity::parse).transpose()?,
         before: paging::cursor(raw.cursor.as_deref())?.map(AlertId),
         limit: paging::limit(raw.limit.as_deref())?,
+        kind: raw.kind.as_deref().map(AlertKind::parse).transpose()?,
     })
 }
 

@@ -5,7 +5,7 @@
 use crate::fetch::{Fetcher, Validators};
 use crate::matching::BrandMatcher;
 use crate::schedule;
-use earshot_domain::{Brand, SourceName, Timestamp};
+use earshot_domain::{Brand, SourceName, Timestamp, UnhealthyAfter};
 use earshot_store::{Claim, CrawlRecord, Store, StoreError, StoredSource};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,9 @@ pub struct Crawler {
     store: Arc<dyn Store>,
     /// This process's name in leases and crawl runs.
     worker: Arc<str>,
+    /// Consecutive failures that make a source unhealthy (see
+    /// [`CrawlRecord::unhealthy_after`]); `None` leaves health to successes alone.
+    unhealthy_after: Option<UnhealthyAfter>,
 }
 
 /// The brands last read from the store, and the matcher built from them.
@@ -59,7 +62,15 @@ impl Crawler {
             })),
             store,
             worker: worker.into(),
+            unhealthy_after: None,
         }
+    }
+
+    /// Marks a source unhealthy, and opens its one source alert, when a crawl leaves it
+    /// at `failures` consecutive failures (`[crawler] unhealthy_after`).
+    pub fn with_unhealthy_after(mut self, failures: UnhealthyAfter) -> Self {
+        self.unhealthy_after = Some(failures);
+        self
     }
 
     /// The matcher for the brands stored now; rebuilt only when they changed.
@@ -124,6 +135,7 @@ impl Crawler {
             state: prev.clone(),
             problems: Vec::new(),
             aggregate: None,
+            unhealthy_after: self.unhealthy_after,
         };
         let mut not_modified = false;
         match harvest {

@@ -375,29 +375,140 @@ impl Note {
     }
 }
 
-/// A stored alert, with the mention it is about (snippet, source and link, author,
-/// language, label and probabilities, published and discovered times).
+/// A stored alert: its lifecycle fields, and what it is about ([`AlertSubject`], which
+/// serialises as a `kind` field beside the subject's own fields).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     pub id: AlertId,
     pub status: AlertStatus,
-    /// From P(negative) when the alert opened; the mention's current sentiment is in
-    /// `mention.sentiment`.
+    /// For a mention alert, from P(negative) when it opened (the mention's current
+    /// sentiment is in `mention.sentiment`); spike alerts are `high`, source alerts
+    /// `medium`.
     pub severity: Severity,
-    /// The rule that opened it.
-    pub rule_id: AlertRuleId,
     pub assignee: Option<String>,
     pub notes: Option<String>,
     pub opened_at: Timestamp,
     pub updated_at: Timestamp,
-    pub mention: Mention,
+    #[serde(flatten)]
+    pub subject: AlertSubject,
+}
+
+impl Alert {
+    /// What kind of alert this is.
+    pub fn kind(&self) -> AlertKind {
+        self.subject.kind()
+    }
+
+    /// The mention a mention alert is about; `None` for other kinds.
+    pub fn mention(&self) -> Option<&Mention> {
+        match &self.subject {
+            AlertSubject::Mention { mention, .. } => Some(&**mention),
+            _ => None,
+        }
+    }
+}
+
+/// What an alert is about. Serialised with a `kind` tag: `mention` (with `rule_id` and
+/// `mention`), `spike` (with `brand` and `spike`) or `source` (with `source`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum AlertSubject {
+    /// A negative mention that an alert rule matched.
+    Mention {
+        /// The rule that opened it.
+        rule_id: AlertRuleId,
+        /// The mention: snippet, source and link, author, language, label and
+        /// probabilities, published and discovered times.
+        mention: Box<Mention>,
+    },
+    /// A jump in a brand's hourly negative mentions.
+    Spike { brand: BrandSlug, spike: SpikeAlert },
+    /// A source that kept failing (an operator alert).
+    Source { source: SourceAlert },
+}
+
+impl AlertSubject {
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            Self::Mention { .. } => AlertKind::Mention,
+            Self::Spike { .. } => AlertKind::Spike,
+            Self::Source { .. } => AlertKind::Source,
+        }
+    }
+}
+
+/// The kinds of alert, as stored and as the API filters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Mention,
+    Spike,
+    Source,
+}
+
+impl AlertKind {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "mention" => Ok(Self::Mention),
+            "spike" => Ok(Self::Spike),
+            "source" => Ok(Self::Source),
+            other => Err(InvalidValue::new(format!(
+                "kind {other:?} must be mention, spike or source"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mention => "mention",
+            Self::Spike => "spike",
+            Self::Source => "source",
+        }
+    }
+}
+
+/// A spike alert's numbers, as they were when it opened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpikeAlert {
+    /// The start of the hour that jumped (UTC, on the hour).
+    pub hour: Timestamp,
+    /// Negative mentions in that hour when the alert opened.
+    pub count: u32,
+    /// The baseline: mean and standard deviation per hour over the hours before.
+    pub mean: f64,
+    pub stddev: f64,
+    /// `mean + k·stddev`, which `count` was above.
+    pub threshold: f64,
+    pub k: f64,
+    /// How many hours the baseline covered (24 to 168).
+    pub history_hours: u32,
+    /// The negative mentions of that hour, oldest first: at most
+    /// [`SpikeAlert::MAX_MENTION_IDS`] of them (`count` says how many there were).
+    pub mention_ids: Vec<crate::MentionId>,
+}
+
+impl SpikeAlert {
+    /// The most mention ids a spike alert lists.
+    pub const MAX_MENTION_IDS: usize = 200;
+}
+
+/// A source alert's facts: which source, since when it is unhealthy, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceAlert {
+    pub name: SourceName,
+    /// When the crawl that made it unhealthy finished.
+    pub unhealthy_since: Timestamp,
+    /// Its consecutive failed crawls then.
+    pub failures: u32,
+    /// The last failure's reason then.
+    pub last_error: Option<String>,
 }
 
 /// What happened to an alert, in its history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertAction {
-    /// A rule opened it.
+    /// A rule, spike detection or a source's health opened it.
     Open,
     Acknowledge,
     Resolve,

@@ -14,13 +14,15 @@ mod recipe;
 mod review;
 mod sentiment;
 mod source;
+mod spike;
 mod text;
 mod time;
 
 pub use access::{Actor, ApiKey, ApiKeyId, ApiSecret, KeyHash, KeyName, Permission, Role};
 pub use alert::{
-    alert_for, Alert, AlertAction, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec,
-    AlertStatus, Assignee, InvalidTransition, LanguageCode, Note, Severity, Threshold, Transition,
+    alert_for, Alert, AlertAction, AlertEvent, AlertId, AlertKind, AlertRule, AlertRuleId,
+    AlertRuleSpec, AlertStatus, AlertSubject, Assignee, InvalidTransition, LanguageCode, Note,
+    Severity, SourceAlert, SpikeAlert, Threshold, Transition,
 };
 pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use csv::{csv_field, csv_line, mention_record, MENTION_CSV_HEADER};
@@ -32,7 +34,10 @@ pub use review::{
     ReviewId, ReviewStatus,
 };
 pub use sentiment::{label_with_rating, Label, Sentiment, Signal, Signals, STRONG_TEXT};
-pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
+pub use source::{
+    Source, SourceHealth, SourceId, SourceKind, SourceName, SourceState, SourceUrl, UnhealthyAfter,
+};
+pub use spike::{hour_of, Baseline, Spike, SpikeRule, HOUR_MS, MIN_HISTORY_HOURS, WINDOW_HOURS};
 pub use text::{fold, fold_char};
 pub use time::Timestamp;
 

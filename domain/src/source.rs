@@ -219,6 +219,61 @@ pub struct SourceState {
     pub last_success_at: Option<Timestamp>,
 }
 
+/// How many consecutive failed crawls make a source unhealthy (`[crawler]
+/// unhealthy_after`): 1 to 1,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UnhealthyAfter(u32);
+
+impl UnhealthyAfter {
+    /// The default: five failures in a row.
+    pub const DEFAULT: UnhealthyAfter = UnhealthyAfter(5);
+
+    pub fn new(failures: u32) -> Result<Self, InvalidValue> {
+        if (1..=1000).contains(&failures) {
+            Ok(Self(failures))
+        } else {
+            Err(InvalidValue::new(format!(
+                "unhealthy_after = {failures} must be from 1 to 1000 consecutive failures"
+            )))
+        }
+    }
+
+    pub fn failures(self) -> u32 {
+        self.0
+    }
+
+    /// Whether a crawl that failed, leaving the source at `error_count` consecutive
+    /// failures, makes (or keeps) it unhealthy.
+    pub fn reached_by(self, error_count: i64) -> bool {
+        error_count >= i64::from(self.0)
+    }
+}
+
+/// A source's health: unhealthy from the failed crawl that reached
+/// [`UnhealthyAfter`] until its next successful crawl. Serialises as `healthy` (a
+/// boolean) and `unhealthy_since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceHealth {
+    pub unhealthy_since: Option<Timestamp>,
+}
+
+impl SourceHealth {
+    pub fn is_healthy(self) -> bool {
+        self.unhealthy_since.is_none()
+    }
+}
+
+impl Serialize for SourceHealth {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SourceHealth", 2)?;
+        st.serialize_field("healthy", &self.is_healthy())?;
+        st.serialize_field("unhealthy_since", &self.unhealthy_since)?;
+        st.end()
+    }
+}
+
 mod duration_millis {
     pub fn serialize<S: serde::Serializer>(
         d: &Option<std::time::Duration>,
@@ -243,6 +298,17 @@ mod duration_secs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_is_unhealthy_from_its_nth_consecutive_failure() {
+        let n = UnhealthyAfter::new(5).unwrap();
+        assert!(!n.reached_by(4) && n.reached_by(5) && n.reached_by(6));
+        assert!(UnhealthyAfter::new(0).is_err() && UnhealthyAfter::new(1001).is_err());
+        let sick = SourceHealth {
+            unhealthy_since: Some(Timestamp::from_millis(0)),
+        };
+        assert!(!sick.is_healthy() && SourceHealth::default().is_healthy());
+    }
 
     #[test]
     fn source_urls_must_be_http() {

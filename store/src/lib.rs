@@ -23,11 +23,11 @@ mod sqlite;
 
 use async_trait::async_trait;
 use earshot_domain::{
-    Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
-    ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction, InvalidTransition, KeyHash,
-    KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note, Origin, Review, ReviewId,
-    ReviewStatus, Role, Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp,
-    Transition,
+    Actor, Alert, AlertEvent, AlertId, AlertKind, AlertRule, AlertRuleId, AlertRuleSpec,
+    AlertStatus, ApiKey, ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction,
+    InvalidTransition, KeyHash, KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note,
+    Origin, Review, ReviewId, ReviewStatus, Role, Sentiment, Severity, Source, SourceHealth,
+    SourceId, SourceName, SourceState, Spike, SpikeRule, Timestamp, Transition, UnhealthyAfter,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +78,9 @@ pub struct StoredSource {
     pub retired_at: Option<Timestamp>,
     /// Whether the config file or the API defined it (and so where it is changed).
     pub origin: Origin,
+    /// Whether it is healthy: see [`CrawlRecord::unhealthy_after`].
+    #[serde(flatten)]
+    pub health: SourceHealth,
 }
 
 /// Totals for monitoring (see [`Store::counts`]). Statuses are the words the API uses;
@@ -139,6 +142,11 @@ pub struct CrawlRecord {
     pub problems: Vec<String>,
     /// A review page's aggregate rating, kept per source over time.
     pub aggregate: Option<AggregateRating>,
+    /// When set, a failed crawl that leaves the source at this many consecutive failures
+    /// or more marks it unhealthy and, the first time only, opens a `source` alert, in
+    /// this crawl's transaction. Any crawl that does not fail marks it healthy again and
+    /// resolves its open source alerts, whether this is set or not.
+    pub unhealthy_after: Option<UnhealthyAfter>,
 }
 
 /// A review page's aggregate rating (schema.org `AggregateRating`) as read.
@@ -493,6 +501,21 @@ pub struct AlertQuery {
     /// Only alerts with an id below this (the cursor of the previous page).
     pub before: Option<AlertId>,
     pub limit: u32,
+    /// Only alerts of this kind.
+    pub kind: Option<AlertKind>,
+}
+
+/// One brand's negative mentions per hour (see [`Store::negative_hours`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NegativeHours {
+    /// When the brand's first mention was discovered, if it has any: the hours before
+    /// are not known to be quiet, so they are not history.
+    pub first_discovered_at: Option<Timestamp>,
+    /// Each hour that had negative mentions (by its start), with how many, oldest first.
+    /// Hours with none are left out.
+    pub counts: Vec<(Timestamp, u32)>,
+    /// The hour of the brand's latest spike alert, if it has had one.
+    pub last_spike: Option<Timestamp>,
 }
 
 /// A change to an alert's assignee and notes. `None` leaves a field as it is;
@@ -818,7 +841,34 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<RuleChange, StoreError>;
 
-    /// Alerts, newest first, each with its mention.
+    /// One brand's mentions whose final label (after star ratings) is negative, per hour
+    /// of `from..to` (`from` on the hour). A mention counts at its published time, or
+    /// its discovery time when the date is unknown, as in [`Store::stats`]. One query
+    /// for the counts, bounded by the mentions discovered since `from`, and two one-row
+    /// reads (the brand's first mention, its latest spike).
+    async fn negative_hours(
+        &self,
+        brand: &BrandSlug,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<NegativeHours, StoreError>;
+
+    /// Opens a `spike` alert for `brand`'s `spike`, with an `open` event, unless the
+    /// brand's latest spike alert is less than `rule.cooldown()` before `spike.hour` (or
+    /// after it). The check and the new alert are one transaction, and the cooldown is
+    /// kept in the database, so restarts and concurrent workers open one alert per
+    /// burst. The alert lists the hour's negative mentions (see
+    /// [`earshot_domain::SpikeAlert`]). Returns the new alert's id, or `None`.
+    async fn open_spike_alert(
+        &self,
+        brand: &BrandSlug,
+        spike: &Spike,
+        rule: &SpikeRule,
+        now: Timestamp,
+    ) -> Result<Option<AlertId>, StoreError>;
+
+    /// Alerts, newest first: mention alerts each with its mention, spike alerts with
+    /// their numbers, source alerts with the source's failure.
     async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, StoreError>;
 
     /// One alert and its history, oldest event first.

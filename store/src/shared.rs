@@ -8,7 +8,7 @@
 
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
     next_check_at, etag, last_modified, error_count, last_error, last_success_at, origin, \
-    recipe, host_interval_ms";
+    recipe, host_interval_ms, unhealthy_since";
 
 pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
     (slug, name, terms, exclude, updated_at, auto_approve_min_rating, auto_approve_min_positive)
@@ -462,6 +462,7 @@ macro_rules! impl_store {
                     .bind(record.finished_at.as_millis())
                     .execute(&mut *tx)
                     .await?;
+                Self::record_health(&mut tx, source, record).await?;
                 let brand_ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM brands")
                     .fetch_all(&mut *tx)
                     .await?;
@@ -1026,6 +1027,103 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn negative_hours(
+                &self,
+                brand: &earshot_domain::BrandSlug,
+                from: earshot_domain::Timestamp,
+                to: earshot_domain::Timestamp,
+            ) -> Result<$crate::NegativeHours, $crate::StoreError> {
+                use $crate::alerts::*;
+                let first: Option<i64> = sqlx::query_scalar(SELECT_FIRST_DISCOVERED)
+                    .bind(brand.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let rows: Vec<(i64, i64)> = sqlx::query_as(SELECT_NEGATIVE_HOURS)
+                    .bind(brand.as_str())
+                    .bind(from.as_millis())
+                    .bind(to.as_millis())
+                    .fetch_all(&self.pool)
+                    .await?;
+                let last: Option<i64> = sqlx::query_scalar(SELECT_LAST_SPIKE)
+                    .bind(brand.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok($crate::NegativeHours {
+                    first_discovered_at: first.map(earshot_domain::Timestamp::from_millis),
+                    last_spike: last.map(earshot_domain::Timestamp::from_millis),
+                    counts: rows
+                        .into_iter()
+                        .map(|(hour, n)| {
+                            (
+                                earshot_domain::Timestamp::from_millis(
+                                    from.as_millis() + hour * earshot_domain::HOUR_MS,
+                                ),
+                                u32::try_from(n).unwrap_or(u32::MAX),
+                            )
+                        })
+                        .collect(),
+                })
+            }
+
+            async fn open_spike_alert(
+                &self,
+                brand: &earshot_domain::BrandSlug,
+                spike: &earshot_domain::Spike,
+                rule: &earshot_domain::SpikeRule,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::AlertId>, $crate::StoreError> {
+                use $crate::alerts::*;
+                let hour = spike.hour.as_millis();
+                let mut tx = self.pool.begin().await?;
+                // Write first (see record_crawl): the cooldown's compare-and-set.
+                let claimed: Option<i64> = sqlx::query_scalar(CLAIM_SPIKE_HOUR)
+                    .bind(brand.as_str())
+                    .bind(hour)
+                    .bind($crate::shared::millis(rule.cooldown()))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(brand_id) = claimed else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let ids: Vec<i64> = sqlx::query_scalar(SELECT_SPIKE_MENTIONS)
+                    .bind(brand_id)
+                    .bind(hour)
+                    .bind(hour + earshot_domain::HOUR_MS)
+                    .bind(earshot_domain::SpikeAlert::MAX_MENTION_IDS as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let b = &spike.baseline;
+                let details = SpikeDetails {
+                    hour,
+                    count: spike.count,
+                    mean: b.mean,
+                    stddev: b.stddev,
+                    threshold: b.threshold,
+                    k: rule.k(),
+                    history_hours: b.hours,
+                    mention_ids: ids,
+                };
+                let opened: Option<i64> = sqlx::query_scalar(INSERT_SPIKE_ALERT)
+                    .bind(brand_id)
+                    .bind(hour)
+                    .bind($crate::shared::json(&details))
+                    .bind(now.as_millis())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(alert) = opened else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let why = format!(
+                    "{} negative mentions in the hour from {}, above {:.2} (mean {:.2} + {} x stddev {:.2} over {} hours)",
+                    spike.count, spike.hour, b.threshold, b.mean, rule.k(), b.stddev, b.hours
+                );
+                Self::insert_open_event(&mut tx, alert, why, now).await?;
+                tx.commit().await?;
+                Ok(Some(earshot_domain::AlertId(alert)))
+            }
+
             async fn alerts(
                 &self,
                 q: &$crate::AlertQuery,
@@ -1036,6 +1134,7 @@ macro_rules! impl_store {
                     .bind(q.severity.map(|s| s.as_str()))
                     .bind(q.before.map(|id| id.0))
                     .bind(i64::from(q.limit))
+                    .bind(q.kind.map(|k| k.as_str()))
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map($crate::alerts::alert_from_row).collect()
@@ -1341,6 +1440,131 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// The `open` event of an alert that Earshot opened, saying why.
+            async fn insert_open_event(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                alert: i64,
+                why: String,
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query($crate::alerts::INSERT_EVENT)
+                    .bind(alert)
+                    .bind(now.as_millis())
+                    .bind(&earshot_domain::Actor::earshot().name)
+                    .bind(None::<i64>)
+                    .bind(earshot_domain::AlertAction::Open.as_str())
+                    .bind(None::<&str>)
+                    .bind(Some(earshot_domain::AlertStatus::Open.as_str()))
+                    .bind(None::<&str>)
+                    .bind(Some(why))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            /// A crawl's effect on its source's health, inside the crawl's transaction
+            /// (after the source's state is written): a failure that reaches
+            /// `unhealthy_after` marks the source unhealthy and, only when it was
+            /// healthy, opens its source alert; a crawl that did not fail marks it
+            /// healthy and resolves its live source alerts (see [`crate::CrawlRecord`]).
+            async fn record_health(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                source: earshot_domain::SourceId,
+                record: &$crate::CrawlRecord,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::alerts::*;
+                let now = record.finished_at;
+                let failures = record.state.error_count;
+                match (&record.error, record.unhealthy_after) {
+                    (Some(error), Some(after)) if after.reached_by(failures) => {
+                        let became = sqlx::query(MARK_UNHEALTHY)
+                            .bind(source.0)
+                            .bind(now.as_millis())
+                            .execute(&mut **tx)
+                            .await?
+                            .rows_affected();
+                        if became == 1 {
+                            Self::open_source_alert(tx, source, failures, error, now).await?;
+                        }
+                    }
+                    (Some(_), _) => {}
+                    (None, _) => {
+                        let recovered = sqlx::query(MARK_HEALTHY)
+                            .bind(source.0)
+                            .execute(&mut **tx)
+                            .await?
+                            .rows_affected();
+                        if recovered == 1 {
+                            Self::resolve_source_alerts(tx, source, now).await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            /// Opens the `source` alert of a source that has just become unhealthy,
+            /// with its `open` event.
+            async fn open_source_alert(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                source: earshot_domain::SourceId,
+                failures: i64,
+                error: &str,
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::alerts::*;
+                let details = SourceDetails {
+                    unhealthy_since: now.as_millis(),
+                    failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                    last_error: Some(error.to_owned()),
+                };
+                let alert: i64 = sqlx::query_scalar(INSERT_SOURCE_ALERT)
+                    .bind(source.0)
+                    .bind($crate::shared::json(&details))
+                    .bind(now.as_millis())
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let why = format!("{failures} crawls in a row failed; the last: {error}");
+                Self::insert_open_event(tx, alert, why, now).await
+            }
+
+            /// Resolves a recovered source's open or acknowledged source alerts, each
+            /// with a `resolve` event by Earshot.
+            async fn resolve_source_alerts(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                source: earshot_domain::SourceId,
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::alerts::*;
+                use earshot_domain::{AlertAction, AlertStatus};
+                let live: Vec<(i64, String)> = sqlx::query_as(SELECT_LIVE_SOURCE_ALERTS)
+                    .bind(source.0)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let resolved = AlertStatus::Resolved.as_str();
+                for (alert, status) in live {
+                    sqlx::query(SET_ALERT_STATUS)
+                        .bind(alert)
+                        .bind(&status)
+                        .bind(resolved)
+                        .bind(now.as_millis())
+                        .execute(&mut **tx)
+                        .await?;
+                    sqlx::query(INSERT_EVENT)
+                        .bind(alert)
+                        .bind(now.as_millis())
+                        .bind(&earshot_domain::Actor::earshot().name)
+                        .bind(None::<i64>)
+                        .bind(AlertAction::Resolve.as_str())
+                        .bind(Some(status.as_str()))
+                        .bind(Some(resolved))
+                        .bind(None::<&str>)
+                        .bind(Some("the source recovered: a crawl succeeded"))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// Opens an alert for each of these freshly saved negative sentiments that an
             /// active rule matches, inside the caller's transaction (which has written
             /// already, so reading here is safe on SQLite).
@@ -1359,7 +1583,6 @@ macro_rules! impl_store {
                 if rules.is_empty() {
                     return Ok(());
                 }
-                let earshot = earshot_domain::Actor::earshot();
                 for (id, sentiment) in negative {
                     let found: Option<(i64, String, String)> = sqlx::query_as(MENTION_BRAND_SOURCE)
                         .bind(id.0)
@@ -1394,18 +1617,7 @@ macro_rules! impl_store {
                         "P(negative) {:.2} reached rule {}'s threshold {threshold:.2}",
                         sentiment.probabilities[0], rule.0
                     );
-                    sqlx::query(INSERT_EVENT)
-                        .bind(alert)
-                        .bind(now.as_millis())
-                        .bind(&earshot.name)
-                        .bind(None::<i64>)
-                        .bind(earshot_domain::AlertAction::Open.as_str())
-                        .bind(None::<&str>)
-                        .bind(Some(earshot_domain::AlertStatus::Open.as_str()))
-                        .bind(None::<&str>)
-                        .bind(Some(why))
-                        .execute(&mut **tx)
-                        .await?;
+                    Self::insert_open_event(tx, alert, why, now).await?;
                 }
                 Ok(())
             }
@@ -1650,6 +1862,9 @@ where
             last_success_at: ts(r.try_get(11)?),
         },
         origin: Origin::parse(&r.try_get::<String, _>(12)?).map_err(corrupt)?,
+        health: earshot_domain::SourceHealth {
+            unhealthy_since: ts(r.try_get(15)?),
+        },
     })
 }
 

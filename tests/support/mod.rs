@@ -182,6 +182,7 @@ pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: 
         state: SourceState::default(),
         problems: Vec::new(),
         aggregate: None,
+        unhealthy_after: None,
     };
     store.record_crawl(id, "w", &record).await.unwrap();
 }
