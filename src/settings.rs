@@ -29,6 +29,72 @@ pub struct Settings {
     pub sources: Vec<Source>,
     /// `[[alert_rules]]`: each names a brand and a source above.
     pub alert_rules: Vec<AlertRuleSpec>,
+    /// `[log]`: how logs are written to stderr.
+    pub log: LogSettings,
+}
+
+/// How logs are written: always to stderr, as text or as one JSON object per line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// How much Earshot's own crates log; `None` keeps the default (warnings, and the
+    /// binary's own info lines). `RUST_LOG`, when set, replaces the whole filter.
+    pub level: Option<LogLevel>,
+}
+
+/// `[log] format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (colour on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with
+    /// `message`), and the `span` and `spans` it happened in, with their fields.
+    Json,
+}
+
+/// `[log] level`: the most detailed events Earshot's crates log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The word `tracing`'s filters use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.trim().to_ascii_lowercase().as_str() {
+            "error" => Self::Error,
+            "warn" => Self::Warn,
+            "info" => Self::Info,
+            "debug" => Self::Debug,
+            "trace" => Self::Trace,
+            _ => return None,
+        })
+    }
+}
+
+impl LogFormat {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
 }
 
 /// How crawls run.
@@ -148,6 +214,15 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default)]
     alert_rules: Vec<RawAlertRule>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<Spanned<String>>,
+    level: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -260,6 +335,14 @@ pub fn load(
         }
     };
     parse(path, &text, env)
+}
+
+/// The `[log]` settings from the environment alone (`EARSHOT__LOG__FORMAT`,
+/// `EARSHOT__LOG__LEVEL`), for commands that log before they have a config file.
+pub fn log_from_env(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<LogSettings, ConfigError> {
+    Ok(parse(Path::new(DEFAULT_PATH), "", env)?.log)
 }
 
 /// Parses settings from config text (as if read from `path`) plus environment overrides.
@@ -416,6 +499,7 @@ impl Validator<'_> {
             },
         };
 
+        let log = self.log(&raw.log)?;
         let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
@@ -429,7 +513,31 @@ impl Validator<'_> {
             brands,
             sources,
             alert_rules,
+            log,
         })
+    }
+
+    fn log(&self, raw: &RawLog) -> Result<LogSettings, ConfigError> {
+        let text = |v: &str| Some(v.to_owned());
+        let format = match self.setting("log", "format", &raw.format, text)? {
+            Some((v, origin)) => LogFormat::parse(&v).ok_or_else(|| {
+                self.error(
+                    origin,
+                    format!("log.format {v:?} must be \"text\" or \"json\""),
+                )
+            })?,
+            None => LogFormat::Text,
+        };
+        let level = match self.setting("log", "level", &raw.level, text)? {
+            Some((v, origin)) => Some(LogLevel::parse(&v).ok_or_else(|| {
+                self.error(
+                    origin,
+                    format!("log.level {v:?} must be error, warn, info, debug or trace"),
+                )
+            })?),
+            None => None,
+        };
+        Ok(LogSettings { format, level })
     }
 
     fn sentiment(&self, raw: &RawSentiment) -> Result<SentimentSettings, ConfigError> {
@@ -741,6 +849,8 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SENTIMENT__CLAIM_SIZE",
     "EARSHOT__SENTIMENT__THREADS",
     "EARSHOT__SENTIMENT__LEASE",
+    "EARSHOT__LOG__FORMAT",
+    "EARSHOT__LOG__LEVEL",
 ];
 
 /// `30m`, `1h 30m`, `45s`, `1d`: at least one second.

@@ -683,11 +683,14 @@ macro_rules! impl_store {
                         negative.push((*id, s));
                     }
                 }
-                if !negative.is_empty() {
-                    Self::open_alerts(&mut tx, &negative, now).await?;
-                }
+                let opened = if negative.is_empty() {
+                    0
+                } else {
+                    Self::open_alerts(&mut tx, &negative, now).await?
+                };
                 Self::open_reviews(&mut tx, &stored, now).await?;
                 tx.commit().await?;
+                earshot_telemetry::alerts_opened(earshot_telemetry::AlertKind::Mention, opened);
                 Ok(saved)
             }
 
@@ -1336,12 +1339,12 @@ macro_rules! impl_store {
 
             /// Opens an alert for each of these freshly saved negative sentiments that an
             /// active rule matches, inside the caller's transaction (which has written
-            /// already, so reading here is safe on SQLite).
+            /// already, so reading here is safe on SQLite). Returns how many it opened.
             async fn open_alerts(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 negative: &[(earshot_domain::MentionId, &earshot_domain::Sentiment)],
                 now: earshot_domain::Timestamp,
-            ) -> Result<(), $crate::StoreError> {
+            ) -> Result<u64, $crate::StoreError> {
                 use $crate::alerts::*;
                 let rules = sqlx::query(SELECT_RULES)
                     .fetch_all(&mut **tx)
@@ -1350,8 +1353,9 @@ macro_rules! impl_store {
                     .map(rule_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
                 if rules.is_empty() {
-                    return Ok(());
+                    return Ok(0);
                 }
+                let mut opened_count = 0;
                 let earshot = earshot_domain::Actor::earshot();
                 for (id, sentiment) in negative {
                     let found: Option<(i64, String, String)> = sqlx::query_as(MENTION_BRAND_SOURCE)
@@ -1399,8 +1403,9 @@ macro_rules! impl_store {
                         .bind(Some(why))
                         .execute(&mut **tx)
                         .await?;
+                    opened_count += 1;
                 }
-                Ok(())
+                Ok(opened_count)
             }
 
             /// Every source a rule names must be a live source.
