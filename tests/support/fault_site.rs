@@ -157,7 +157,9 @@ impl FaultSite {
                 .await
             }
             "badutf8" => {
-                let body = feed(&name, true).replace("NEWWORD", "caf\u{1}");
+                let body = String::from_utf8(feed(&name, true))
+                    .unwrap()
+                    .replace("NEWWORD", "caf\u{1}");
                 let mut bytes = body.into_bytes();
                 // The marker \u{1} becomes bytes that are not UTF-8 at all.
                 let at = bytes.iter().position(|b| *b == 1).unwrap();
