@@ -82,6 +82,8 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
 }
 
 async fn metrics_follow_the_store(db: TestDb) {
+    // Before anything happens, so that what the story does is recorded.
+    let recorder = recorder();
     let store = db.store.clone();
     let t0 = Timestamp::now();
     let sources = [
@@ -154,7 +156,6 @@ async fn metrics_follow_the_store(db: TestDb) {
         key: "earshot/e5-small-sentiment@1".into(),
         running: Arc::new(|| true),
     };
-    let recorder = recorder();
     let state = AppState::new(store.clone())
         .with_model(Some(probe))
         .with_recorded_metrics(Arc::new(move || recorder.render()));
