@@ -1111,6 +1111,46 @@ every = "15m"
     }
 
     #[test]
+    fn logs_are_text_unless_the_file_or_the_environment_says_json() {
+        let plain = parse(Path::new("e.toml"), GOOD, env(&[])).unwrap();
+        assert_eq!(plain.log, LogSettings::default());
+        let file = format!("{GOOD}\n[log]\nformat = \"json\"\nlevel = \"debug\"\n");
+        let s = parse(Path::new("e.toml"), &file, env(&[])).unwrap();
+        assert_eq!(
+            (s.log.format, s.log.level),
+            (LogFormat::Json, Some(LogLevel::Debug))
+        );
+        let s = parse(
+            Path::new("e.toml"),
+            &file,
+            env(&[
+                ("EARSHOT__LOG__FORMAT", "text"),
+                ("EARSHOT__LOG__LEVEL", "WARN"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.log.format, s.log.level),
+            (LogFormat::Text, Some(LogLevel::Warn))
+        );
+        let bad = format!("{GOOD}\n[log]\nformat = \"yaml\"\n");
+        let e = parse(Path::new("e.toml"), &bad, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line") && e.contains("\"text\" or \"json\""),
+            "{e}"
+        );
+        let e = log_from_env(env(&[("EARSHOT__LOG__LEVEL", "loud")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("EARSHOT__LOG__LEVEL") && e.contains("error, warn, info, debug or trace"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_bad_or_unknown_environment_override_is_named() {
         let e = parse(
             Path::new("e.toml"),
