@@ -11,22 +11,19 @@ use std::time::Duration;
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Sends logs to stderr in `log`'s format. The filter is `RUST_LOG` when set; else
-/// warnings from everything and `log.level` from Earshot's own crates; else warnings, and
-/// the binary's own info lines. Only the first call in a process has an effect.
+/// warnings from the libraries Earshot uses and `log.level` (default info) from Earshot's
+/// own crates (a target filter is a prefix, so `earshot` covers `earshot_crawler` and the
+/// rest). Earshot's spans are at info level, so at the default level every warning
+/// carries the span it happened in (`crawl` with its `source`, `request`, ...). Only the
+/// first call in a process has an effect.
 pub fn init_logging(log: &LogSettings) {
     use tracing_subscriber::EnvFilter;
     if FORMAT.set(log.format).is_err() {
         return;
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| match log.level {
-        Some(level) => {
-            let l = level.as_str();
-            EnvFilter::new(format!(
-                "warn,earshot={l},earshot_crawler={l},earshot_sentiment={l},earshot_store={l},earshot_api={l},earshot_telemetry={l}"
-            ))
-        }
-        None => EnvFilter::new("warn,earshot=info,earshot_crawler=warn"),
-    });
+    let level = log.level.map_or("info", |l| l.as_str());
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,earshot={level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -37,8 +37,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogSettings {
     pub format: LogFormat,
-    /// How much Earshot's own crates log; `None` keeps the default (warnings, and the
-    /// binary's own info lines). `RUST_LOG`, when set, replaces the whole filter.
+    /// How much Earshot's own crates log; `None` is info. The libraries Earshot uses
+    /// log warnings. `RUST_LOG`, when set, replaces the whole filter.
     pub level: Option<LogLevel>,
 }
 
