@@ -9,6 +9,7 @@ mod demo;
 mod eval;
 mod keys;
 mod listing;
+mod observability;
 mod serve;
 mod settings;
 mod spike_watch;
@@ -19,7 +20,6 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,7 +33,11 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if observability::logs_are_json() {
+                tracing::error!(error = %format!("{e:#}"), "command failed");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -41,10 +45,16 @@ fn main() -> ExitCode {
 
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     use cli::Command;
+    // Before any work, so that every crate records into it; `serve` renders it.
+    observability::install_metrics()?;
     match cli.command {
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => {
+            observability::init_logging(&settings::log_from_env(std::env::vars())?);
+            demo::run(args).await
+        }
         Command::Eval(args) => {
             let mut settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            observability::init_logging(&settings.log);
             if let Some(head) = args.head {
                 settings.sentiment.head = head_choice(head);
             }
@@ -52,10 +62,12 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         }
         Command::TrainHead(args) => {
             let settings = app::load_settings_or_defaults(cli.config.as_deref())?;
+            observability::init_logging(&settings.log);
             train_head::run(&settings, args.into_request()?).await
         }
         command => {
             let settings = app::load_settings(cli.config.as_deref())?;
+            observability::init_logging(&settings.log);
             match command {
                 Command::Crawl(args) => crawl_once::run(&settings, args.source.as_deref()).await,
                 Command::Serve => serve::run(&settings).await,
@@ -81,17 +93,4 @@ fn head_choice(raw: std::path::PathBuf) -> earshot_sentiment::HeadChoice {
     } else {
         earshot_sentiment::HeadChoice::File(raw)
     }
-}
-
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and Earshot's own info).
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,earshot=info,earshot_crawler=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }

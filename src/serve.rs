@@ -56,9 +56,14 @@ pub async fn run_until_shutdown(
             running: Arc::new(move || service.is_running()),
         }
     });
+    let metrics = crate::observability::install_metrics()?;
+    crate::observability::spawn_metrics_upkeep(metrics.clone());
+    let state = AppState::new(store.clone())
+        .with_model(model)
+        .with_recorded_metrics(Arc::new(move || metrics.render()));
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        AppState::new(store.clone()).with_model(model),
+        state,
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);
@@ -76,7 +81,7 @@ pub async fn run_until_shutdown(
         tokio::spawn(async move { spike_watch::run(store, rule, every, stopped(rx)).await })
     });
     shutdown.await;
-    eprintln!("Shutting down: finishing crawls and requests in flight…");
+    tracing::info!("shutting down: finishing crawls and requests in flight");
     let _ = stop_tx.send(true);
     scheduler.await.context("the scheduler task failed")?;
     if let Some(classifier) = classifier {

@@ -30,6 +30,72 @@ pub struct Settings {
     /// `[[alert_rules]]`: each names a brand and a source above.
     pub alert_rules: Vec<AlertRuleSpec>,
     pub spikes: SpikeSettings,
+    /// `[log]`: how logs are written to stderr.
+    pub log: LogSettings,
+}
+
+/// How logs are written: always to stderr, as text or as one JSON object per line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// How much Earshot's own crates log; `None` is info. The libraries Earshot uses
+    /// log warnings. `RUST_LOG`, when set, replaces the whole filter.
+    pub level: Option<LogLevel>,
+}
+
+/// `[log] format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (colour on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with
+    /// `message`), and the `span` and `spans` it happened in, with their fields.
+    Json,
+}
+
+/// `[log] level`: the most detailed events Earshot's crates log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The word `tracing`'s filters use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.trim().to_ascii_lowercase().as_str() {
+            "error" => Self::Error,
+            "warn" => Self::Warn,
+            "info" => Self::Info,
+            "debug" => Self::Debug,
+            "trace" => Self::Trace,
+            _ => return None,
+        })
+    }
+}
+
+impl LogFormat {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
 }
 
 /// `[spikes]`: spike alerts on jumps in a brand's hourly negative mentions.
@@ -165,6 +231,7 @@ struct RawConfig {
     alert_rules: Vec<RawAlertRule>,
     #[serde(default)]
     spikes: RawSpikes,
+    log: RawLog,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -175,6 +242,13 @@ struct RawSpikes {
     min_count: Option<Spanned<i64>>,
     cooldown: Option<Spanned<String>>,
     every: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<Spanned<String>>,
+    level: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -288,6 +362,14 @@ pub fn load(
         }
     };
     parse(path, &text, env)
+}
+
+/// The `[log]` settings from the environment alone (`EARSHOT__LOG__FORMAT`,
+/// `EARSHOT__LOG__LEVEL`), for commands that log before they have a config file.
+pub fn log_from_env(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<LogSettings, ConfigError> {
+    Ok(parse(Path::new(DEFAULT_PATH), "", env)?.log)
 }
 
 /// Parses settings from config text (as if read from `path`) plus environment overrides.
@@ -448,6 +530,7 @@ impl Validator<'_> {
                 .expect("bounded to 1..=1000 above"),
         };
 
+        let log = self.log(&raw.log)?;
         let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
@@ -463,7 +546,31 @@ impl Validator<'_> {
             sources,
             alert_rules,
             spikes,
+            log,
         })
+    }
+
+    fn log(&self, raw: &RawLog) -> Result<LogSettings, ConfigError> {
+        let text = |v: &str| Some(v.to_owned());
+        let format = match self.setting("log", "format", &raw.format, text)? {
+            Some((v, origin)) => LogFormat::parse(&v).ok_or_else(|| {
+                self.error(
+                    origin,
+                    format!("log.format {v:?} must be \"text\" or \"json\""),
+                )
+            })?,
+            None => LogFormat::Text,
+        };
+        let level = match self.setting("log", "level", &raw.level, text)? {
+            Some((v, origin)) => Some(LogLevel::parse(&v).ok_or_else(|| {
+                self.error(
+                    origin,
+                    format!("log.level {v:?} must be error, warn, info, debug or trace"),
+                )
+            })?),
+            None => None,
+        };
+        Ok(LogSettings { format, level })
     }
 
     fn spikes(&self, raw: &RawSpikes) -> Result<SpikeSettings, ConfigError> {
@@ -825,6 +932,8 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SPIKES__MIN_COUNT",
     "EARSHOT__SPIKES__COOLDOWN",
     "EARSHOT__SPIKES__EVERY",
+    "EARSHOT__LOG__FORMAT",
+    "EARSHOT__LOG__LEVEL",
 ];
 
 /// `30m`, `1h 30m`, `45s`, `1d`: at least one second.
@@ -1133,6 +1242,46 @@ every = "15m"
         );
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.crawler.limits.total_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn logs_are_text_unless_the_file_or_the_environment_says_json() {
+        let plain = parse(Path::new("e.toml"), GOOD, env(&[])).unwrap();
+        assert_eq!(plain.log, LogSettings::default());
+        let file = format!("{GOOD}\n[log]\nformat = \"json\"\nlevel = \"debug\"\n");
+        let s = parse(Path::new("e.toml"), &file, env(&[])).unwrap();
+        assert_eq!(
+            (s.log.format, s.log.level),
+            (LogFormat::Json, Some(LogLevel::Debug))
+        );
+        let s = parse(
+            Path::new("e.toml"),
+            &file,
+            env(&[
+                ("EARSHOT__LOG__FORMAT", "text"),
+                ("EARSHOT__LOG__LEVEL", "WARN"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.log.format, s.log.level),
+            (LogFormat::Text, Some(LogLevel::Warn))
+        );
+        let bad = format!("{GOOD}\n[log]\nformat = \"yaml\"\n");
+        let e = parse(Path::new("e.toml"), &bad, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line") && e.contains("\"text\" or \"json\""),
+            "{e}"
+        );
+        let e = log_from_env(env(&[("EARSHOT__LOG__LEVEL", "loud")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("EARSHOT__LOG__LEVEL") && e.contains("error, warn, info, debug or trace"),
+            "{e}"
+        );
     }
 
     #[test]

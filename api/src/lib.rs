@@ -25,13 +25,14 @@ mod reviews;
 mod sources;
 mod stats;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use earshot_store::Store;
 use std::future::Future;
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub use auth::issue_key;
 pub use error::ApiError;
@@ -47,6 +48,10 @@ pub struct AppState {
     pub model: Option<ModelProbe>,
     /// What this process answered, for `/metrics`.
     pub requests: Arc<RequestCounts>,
+    /// The metrics this process recorded (crawls, fetches, classification, alerts,
+    /// notifications, leases), rendered as Prometheus text after the database's figures
+    /// at `/metrics`; `None` when no recorder is installed.
+    pub recorded: Option<RenderMetrics>,
     /// The public review feeds built so far, each kept with the stamp it was built at.
     feeds: Arc<public::FeedCache>,
 }
@@ -58,7 +63,17 @@ impl AppState {
             store,
             model: None,
             requests: Arc::default(),
+            recorded: None,
             feeds: Arc::default(),
+        }
+    }
+
+    /// The same state, adding what `render` gives (the text exposition of the process's
+    /// metrics recorder, whose families must not repeat the database's) to `/metrics`.
+    pub fn with_recorded_metrics(self, render: RenderMetrics) -> Self {
+        Self {
+            recorded: Some(render),
+            ..self
         }
     }
 
@@ -78,6 +93,10 @@ pub struct ModelProbe {
     /// Whether the model can still classify (its thread is running).
     pub running: Arc<dyn Fn() -> bool + Send + Sync>,
 }
+
+/// Renders the process's recorded metrics as Prometheus text. (The API does not depend
+/// on the exporter: the binary, which installs the recorder, wires the two together.)
+pub type RenderMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// The whole API, ready to serve.
 pub fn router(state: AppState) -> Router {
@@ -101,17 +120,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts each answer for `/metrics`, and logs each request that failed on the server's
+/// Answers each request inside a `request` span (`method`, `route`: the route's
+/// template, never the raw path's ids; `status` once answered), counts and times it for
+/// `/metrics`, logs it at debug level, and logs each request that failed on the server's
 /// side (a [`error::ServerFault`]), once, with its cause; bad requests are the client's
-/// business and are not logged.
+/// business and are not logged above debug.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    state.requests.record(response.status().as_u16());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let span = tracing::info_span!("request", %method, route, status = tracing::field::Empty);
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state.requests.record(status);
+    earshot_telemetry::request_answered(took);
+    span.record("status", status);
+    let _entered = span.enter();
     if let Some(fault) = response.extensions().get::<error::ServerFault>() {
-        tracing::error!(%method, path, status = response.status().as_u16(), error = %fault.0, "request failed");
+        tracing::error!(path, error = %fault.0, "request failed");
     }
+    tracing::debug!(duration_ms = took.as_millis() as u64, "request answered");
     response
 }
 

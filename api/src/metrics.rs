@@ -4,7 +4,10 @@
 //!
 //! It needs a key of any role (a `viewer` key for the scraper): the counts name brands
 //! and sources, which are a company's business, and the API may face the internet for
-//! the public review feed. The database figures are counted at each scrape.
+//! the public review feed. The database figures are counted at each scrape; after them
+//! come the metrics the process recorded as it worked (crawls, fetch latency, items and
+//! new mentions, classification, alerts opened, notifications, lease takeovers, request
+//! latency), whose names are defined once in the `earshot-telemetry` crate.
 
 use crate::auth::{Caller, ReadSetup};
 use crate::{ApiError, AppState};
@@ -129,6 +132,9 @@ async fn metrics(
         let class = format!("{}xx", i + 1);
         let n = n.load(Ordering::Relaxed) as f64;
         out.sample("earshot_http_requests_total", &[("code", &class)], n);
+    }
+    if let Some(render) = &state.recorded {
+        out.0.push_str(&render());
     }
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out.0))
 }

@@ -7,6 +7,7 @@ use crate::matching::BrandMatcher;
 use crate::schedule;
 use earshot_domain::{Brand, SourceName, Timestamp, UnhealthyAfter};
 use earshot_store::{Claim, CrawlRecord, Store, StoreError, StoredSource};
+use earshot_telemetry::CrawlOutcome;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,7 +114,7 @@ impl Crawler {
 
     /// Crawls one claimed source, matching `matcher`'s brands, and records the outcome
     /// (which releases the lease).
-    #[tracing::instrument(skip_all, fields(source = %source.source.name))]
+    #[tracing::instrument(skip_all, fields(source = %source.source.name, source_id = source.id.0))]
     async fn crawl(&self, source: &StoredSource, matcher: &BrandMatcher) -> CrawlReport {
         let started_at = Timestamp::now();
         let prev = &source.state;
@@ -173,19 +174,39 @@ impl Crawler {
             problems: record.problems.clone(),
             next_check_at: record.state.next_check_at,
         };
-        match self
+        let outcome = match self
             .store
             .record_crawl(source.id, &self.worker, &record)
             .await
         {
-            Ok(new) => report.new_mentions = new,
+            Ok(new) => {
+                report.new_mentions = new;
+                if record.error.is_some() {
+                    CrawlOutcome::Failed
+                } else if not_modified {
+                    CrawlOutcome::NotModified
+                } else {
+                    CrawlOutcome::Ok
+                }
+            }
             Err(e) => {
                 // The lease stays and expires; the next claim fetches this source again,
                 // so nothing is lost.
                 tracing::error!(error = %e, "could not store the crawl");
                 report.error = Some(format!("could not store the crawl: {e}"));
+                CrawlOutcome::Unsaved
             }
-        }
+        };
+        earshot_telemetry::crawl_finished(outcome, report.items_seen, report.new_mentions);
+        tracing::debug!(
+            outcome = outcome.as_str(),
+            http_status = report.http_status,
+            bytes = report.bytes,
+            items_seen = report.items_seen,
+            new_mentions = report.new_mentions,
+            duration_ms = Timestamp::now().since(started_at).as_millis() as u64,
+            "crawl finished"
+        );
         report
     }
 

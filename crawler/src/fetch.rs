@@ -80,6 +80,15 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("response body is larger than the {limit}-byte limit")]
     TooLarge { limit: u64 },
+    /// The body broke off (the connection closed or reset, the compression was corrupt)
+    /// before it was complete; what had arrived is dropped.
+    #[error("the connection broke before the whole body arrived ({read} bytes read, all dropped): {why}")]
+    BodyCut {
+        /// Bytes (after decompression) that had arrived.
+        read: u64,
+        /// What the HTTP stack said.
+        why: String,
+    },
     #[error("HTTP {status}{}", retry_after.map(|d| format!(" (server asked to retry after {}s)", d.as_secs())).unwrap_or_default())]
     Status {
         status: u16,
@@ -345,8 +354,22 @@ impl Fetcher {
         RobotsResponse::Answered { status, body }
     }
 
-    /// The request itself, in its turn at the host.
+    /// The request itself, in its turn at the host, timed for the fetch-latency
+    /// histogram whatever it answers.
     async fn send(
+        &self,
+        url: &url::Url,
+        validators: &Validators<'_>,
+        turn: &Turn,
+    ) -> Result<Fetched, FetchError> {
+        let started = std::time::Instant::now();
+        let fetched = self.exchange(url, validators, turn).await;
+        earshot_telemetry::fetch_finished(started.elapsed());
+        fetched
+    }
+
+    /// Sends the request and reads the answer, within every limit.
+    async fn exchange(
         &self,
         url: &url::Url,
         validators: &Validators<'_>,
@@ -404,7 +427,18 @@ impl Fetcher {
             return Err(FetchError::TooLarge { limit });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(self.classify(e)),
+                Err(e) => {
+                    return Err(FetchError::BodyCut {
+                        read: body.len() as u64,
+                        why: error_chain(&e),
+                    })
+                }
+            };
             if body.len() as u64 + chunk.len() as u64 > limit {
                 return Err(FetchError::TooLarge { limit });
             }

@@ -87,6 +87,7 @@ impl Worker {
 
     /// One round: claim a batch, classify it, store it. Returns how many mentions were
     /// stored, or `None` when nothing was left to claim.
+    #[tracing::instrument(name = "classify_batch", skip_all, fields(worker = %self.name, claimed, stored))]
     pub async fn round(&self, selection: Selection) -> Result<Option<u64>, WorkerError> {
         let jobs = self
             .store
@@ -103,8 +104,12 @@ impl Worker {
         if jobs.is_empty() {
             return Ok(None);
         }
+        let span = tracing::Span::current();
+        span.record("claimed", jobs.len());
         let texts: Vec<String> = jobs.iter().map(text_of).collect();
+        let started = std::time::Instant::now();
         let scores = self.service.classify(texts.clone()).await?;
+        let took = started.elapsed();
         let results: Vec<_> = jobs
             .iter()
             .zip(texts.iter().zip(scores))
@@ -116,6 +121,9 @@ impl Worker {
             .store
             .save_sentiments(&self.name, &results, Timestamp::now())
             .await?;
+        earshot_telemetry::batch_classified(saved, took);
+        span.record("stored", saved);
+        tracing::debug!(duration_ms = took.as_millis() as u64, "batch classified");
         Ok(Some(saved))
     }
 

@@ -54,8 +54,91 @@ pub enum StoreError {
     UnknownSource(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The disk that holds the database is full (SQLite's `SQLITE_FULL`, Postgres's
+    /// `disk_full`). The write was rolled back whole.
+    #[error("the database's disk is full ({0}); nothing of this change was stored. Free space on the disk that holds the database (or move it to a larger one); Earshot retries the work")]
+    DiskFull(sqlx::Error),
+    /// The database refuses writes: a read-only file, folder or mount, a `mode=ro`
+    /// SQLite URL, or a read-only Postgres (a standby, `default_transaction_read_only`).
+    #[error("the database is read-only ({0}); nothing was stored. Give Earshot write access: for SQLite, to the database file and its folder (it writes -wal and -shm files beside it) on a writable mount, without mode=ro in the URL; for Postgres, connect to the primary with a user that may write")]
+    ReadOnly(sqlx::Error),
+    /// SQLite could not read or write its files (`SQLITE_IOERR`): on a full disk this is
+    /// often what it says, or the disk is failing, or a file size limit was reached.
+    #[error("the database's files could not be written or read ({0}); nothing of this change was stored. Check the disk that holds the database: free space on the disk (a full disk often shows up like this), its health, and any file size limit (ulimit -f)")]
+    Io(sqlx::Error),
     #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Sorts out the failures an operator must act on (a full disk, a read-only
+    /// database, failing I/O) so that their message says what to do.
+    fn from(e: sqlx::Error) -> Self {
+        match Trouble::of(&e) {
+            Some(Trouble::DiskFull) => Self::DiskFull(e),
+            Some(Trouble::ReadOnly) => Self::ReadOnly(e),
+            Some(Trouble::Io) => Self::Io(e),
+            None => Self::Query(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// A failure to open the database at `url`: one an operator must act on keeps its
+    /// own variant (and message); anything else is [`StoreError::Connect`].
+    pub(crate) fn connecting(url: &str, source: sqlx::Error) -> Self {
+        match Trouble::of(&source) {
+            Some(_) => Self::from(source),
+            None => Self::Connect {
+                url: redact(url),
+                source,
+            },
+        }
+    }
+}
+
+impl StoreError {
+    /// A failed migration: one that failed for a reason an operator must act on (a
+    /// read-only or full database) says so; anything else is [`StoreError::Migrate`].
+    pub(crate) fn migrating(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) if Trouble::of(&inner).is_some() => {
+                Self::from(inner)
+            }
+            e => Self::Migrate(e),
+        }
+    }
+}
+
+/// Database failures that name their own remedy.
+enum Trouble {
+    DiskFull,
+    ReadOnly,
+    Io,
+}
+
+impl Trouble {
+    fn of(e: &sqlx::Error) -> Option<Trouble> {
+        let sqlx::Error::Database(db) = e else {
+            return None;
+        };
+        let code = db.code()?;
+        // SQLite gives its extended result code in digits (the primary code is the low
+        // byte); Postgres its five-character SQLSTATE.
+        if let Ok(extended) = code.parse::<i64>() {
+            return match extended & 0xff {
+                13 => Some(Trouble::DiskFull),
+                8 => Some(Trouble::ReadOnly),
+                10 => Some(Trouble::Io),
+                _ => None,
+            };
+        }
+        match code.as_ref() {
+            "53100" => Some(Trouble::DiskFull),
+            "25006" => Some(Trouble::ReadOnly),
+            _ => None,
+        }
+    }
 }
 
 /// Which backend a store runs on.

@@ -2,7 +2,7 @@
 //! classifier and API processes can share one database.
 
 use crate::shared::impl_store;
-use crate::{redact, Backend, StoreError};
+use crate::{Backend, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -22,11 +22,11 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: redact(url),
-                source,
-            })?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            .map_err(|source| StoreError::connecting(url, source))?;
+        sqlx::migrate!("../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(StoreError::migrating)?;
         Ok(Self { pool })
     }
 }

@@ -462,7 +462,7 @@ macro_rules! impl_store {
                     .bind(record.finished_at.as_millis())
                     .execute(&mut *tx)
                     .await?;
-                Self::record_health(&mut tx, source, record).await?;
+                let turned_unhealthy = Self::record_health(&mut tx, source, record).await?;
                 let brand_ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM brands")
                     .fetch_all(&mut *tx)
                     .await?;
@@ -515,6 +515,9 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                if turned_unhealthy {
+                    earshot_telemetry::alerts_opened(earshot_telemetry::AlertKind::Source, 1);
+                }
                 Ok(new)
             }
 
@@ -691,11 +694,14 @@ macro_rules! impl_store {
                         negative.push((*id, s));
                     }
                 }
-                if !negative.is_empty() {
-                    Self::open_alerts(&mut tx, &negative, now).await?;
-                }
+                let opened = if negative.is_empty() {
+                    0
+                } else {
+                    Self::open_alerts(&mut tx, &negative, now).await?
+                };
                 Self::open_reviews(&mut tx, &stored, now).await?;
                 tx.commit().await?;
+                earshot_telemetry::alerts_opened(earshot_telemetry::AlertKind::Mention, opened);
                 Ok(saved)
             }
 
@@ -1121,6 +1127,7 @@ macro_rules! impl_store {
                 );
                 Self::insert_open_event(&mut tx, alert, why, now).await?;
                 tx.commit().await?;
+                earshot_telemetry::alerts_opened(earshot_telemetry::AlertKind::Spike, 1);
                 Ok(Some(earshot_domain::AlertId(alert)))
             }
 
@@ -1467,11 +1474,12 @@ macro_rules! impl_store {
             /// `unhealthy_after` marks the source unhealthy and, only when it was
             /// healthy, opens its source alert; a crawl that did not fail marks it
             /// healthy and resolves its live source alerts (see [`crate::CrawlRecord`]).
+            /// True when it opened a source alert.
             async fn record_health(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 source: earshot_domain::SourceId,
                 record: &$crate::CrawlRecord,
-            ) -> Result<(), $crate::StoreError> {
+            ) -> Result<bool, $crate::StoreError> {
                 use $crate::alerts::*;
                 let now = record.finished_at;
                 let failures = record.state.error_count;
@@ -1485,6 +1493,7 @@ macro_rules! impl_store {
                             .rows_affected();
                         if became == 1 {
                             Self::open_source_alert(tx, source, failures, error, now).await?;
+                            return Ok(true);
                         }
                     }
                     (Some(_), _) => {}
@@ -1499,7 +1508,7 @@ macro_rules! impl_store {
                         }
                     }
                 }
-                Ok(())
+                Ok(false)
             }
 
             /// Opens the `source` alert of a source that has just become unhealthy,
@@ -1567,12 +1576,12 @@ macro_rules! impl_store {
 
             /// Opens an alert for each of these freshly saved negative sentiments that an
             /// active rule matches, inside the caller's transaction (which has written
-            /// already, so reading here is safe on SQLite).
+            /// already, so reading here is safe on SQLite). Returns how many it opened.
             async fn open_alerts(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 negative: &[(earshot_domain::MentionId, &earshot_domain::Sentiment)],
                 now: earshot_domain::Timestamp,
-            ) -> Result<(), $crate::StoreError> {
+            ) -> Result<u64, $crate::StoreError> {
                 use $crate::alerts::*;
                 let rules = sqlx::query(SELECT_RULES)
                     .fetch_all(&mut **tx)
@@ -1581,8 +1590,9 @@ macro_rules! impl_store {
                     .map(rule_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
                 if rules.is_empty() {
-                    return Ok(());
+                    return Ok(0);
                 }
+                let mut opened_count = 0;
                 for (id, sentiment) in negative {
                     let found: Option<(i64, String, String)> = sqlx::query_as(MENTION_BRAND_SOURCE)
                         .bind(id.0)
@@ -1618,8 +1628,9 @@ macro_rules! impl_store {
                         sentiment.probabilities[0], rule.0
                     );
                     Self::insert_open_event(tx, alert, why, now).await?;
+                    opened_count += 1;
                 }
-                Ok(())
+                Ok(opened_count)
             }
 
             /// Every source a rule names must be a live source.

@@ -1,7 +1,7 @@
 //! The SQLite backend: the default, a single file, nothing to install.
 
 use crate::shared::impl_store;
-use crate::{redact, Backend, StoreError};
+use crate::{Backend, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
@@ -18,10 +18,7 @@ impl SqliteStore {
     /// Opens (creating if missing) the file a `sqlite://PATH` URL names and applies the
     /// SQLite migrations. `sqlite::memory:` gives a private in-memory database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let connect_err = |source| StoreError::Connect {
-            url: redact(url),
-            source,
-        };
+        let connect_err = |source| StoreError::connecting(url, source);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
             .create_if_missing(true)
@@ -36,7 +33,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        sqlx::migrate!("../migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(StoreError::migrating)?;
         Ok(Self { pool })
     }
 }

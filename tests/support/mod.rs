@@ -1,6 +1,8 @@
 //! Shared pieces of the black-box tests: fresh databases on both backends, and config.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod fault_site;
+
 use earshot_domain::{
     Brand, BrandSlug, BrandTerm, Label, MentionId, NewMention, Sentiment, Source, SourceKind,
     SourceName, SourceState, SourceUrl, Timestamp,
@@ -406,4 +408,88 @@ pub fn earshot(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run earshot")
+}
+
+/// A running `earshot serve` (the real binary) in a folder with its `earshot.toml`,
+/// killed when dropped if the test did not stop it.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, as the server printed it.
+    pub base: String,
+    stderr: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl ServeProcess {
+    /// Starts `earshot serve` in `dir` with `env` added, and waits until it prints its
+    /// address. Set `[server] listen = "127.0.0.1:0"` in the config.
+    pub fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> ServeProcess {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_earshot"));
+        command
+            .arg("serve")
+            .current_dir(dir)
+            .env_remove("EARSHOT_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start earshot serve");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        });
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.strip_prefix("Earshot API on ") {
+                        break rest.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    let log = stderr.join().unwrap_or_default();
+                    panic!("earshot serve stopped before serving: {log:#?}");
+                }
+            }
+        };
+        // Keep reading stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServeProcess {
+            child,
+            base,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Stops it with SIGTERM, as a service manager would, and returns its exit status
+    /// and every line it wrote to stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        let log = self.stderr.take().unwrap().join().unwrap();
+        (status, log)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
