@@ -16,6 +16,7 @@ mod sentiment;
 mod source;
 mod text;
 mod time;
+mod user;
 
 pub use access::{Actor, ApiKey, ApiKeyId, ApiSecret, KeyHash, KeyName, Permission, Role};
 pub use alert::{
@@ -35,6 +36,9 @@ pub use sentiment::{label_with_rating, Label, Sentiment, STRONG_TEXT};
 pub use source::{Source, SourceId, SourceKind, SourceName, SourceState, SourceUrl};
 pub use text::{fold, fold_char};
 pub use time::Timestamp;
+pub use user::{
+    Password, Session, SessionHash, SessionOwner, SessionToken, User, UserId, Username,
+};
 
 /// Why a raw value could not become a domain value. The message says what was wrong
 /// and what is accepted, so it can be shown to a user as is.
