@@ -12,6 +12,7 @@ mod listing;
 mod serve;
 mod settings;
 mod train_head;
+mod users;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -64,6 +65,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                     classify::run(&settings, args.all, args.since.as_deref()).await
                 }
                 Command::Keys(command) => keys::run(&settings, command).await,
+                Command::Users(command) => users::run(&settings, command).await,
                 Command::Demo(_) | Command::Eval(_) | Command::TrainHead(_) => {
                     unreachable!("handled above")
                 }
