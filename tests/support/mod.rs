@@ -1,6 +1,8 @@
 //! Shared pieces of the black-box tests: fresh databases on both backends, and config.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod browser;
+
 use earshot_domain::{
     Brand, BrandSlug, BrandTerm, Label, MentionId, NewMention, Sentiment, Source, SourceKind,
     SourceName, SourceState, SourceUrl, Timestamp,
