@@ -95,7 +95,7 @@ async fn queue(
         let slug = esc(b.brand.slug.as_str());
         let _ = write!(
             preview,
-            r#"<section class="preview" aria-label="Widget preview for {name}"><h3>{name}</h3><div class="widget-frame" data-earshot-brand="{slug}" data-earshot-limit="10"></div><p class="small">Public feed: <a href="/public/v1/brands/{slug}/reviews">/public/v1/brands/{slug}/reviews</a></p></section>"#,
+            r#"<section class="preview" aria-label="Widget preview for {name}"><h3>{name}</h3><div class="widget-frame" data-earshot-brand="{slug}" data-earshot-limit="10" data-earshot-fresh></div><p class="small">Public feed: <a href="/public/v1/brands/{slug}/reviews">/public/v1/brands/{slug}/reviews</a></p></section>"#,
             name = esc(&b.brand.name),
         );
     }
