@@ -68,15 +68,10 @@ async fn create(settings: &Settings, args: &UserCreateArgs) -> anyhow::Result<()
     let role = Role::parse(&args.role)?;
     let password = read_password()?;
     let store = app::open_store(settings).await?;
-    let user = earshot_api::create_user(
-        store.as_ref(),
-        &username,
-        role,
-        &password,
-        Timestamp::now(),
-    )
-    .await
-    .with_context(|| format!("creating the user {username}"))?;
+    let user =
+        earshot_api::create_user(store.as_ref(), &username, role, &password, Timestamp::now())
+            .await
+            .with_context(|| format!("creating the user {username}"))?;
     println!(
         "Created console user {} with role {}. They sign in at the console's /signin.",
         user.username, user.role

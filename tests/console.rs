@@ -140,7 +140,8 @@ async fn world(db: &TestDb) -> String {
     .unwrap();
     store.sync_alert_rules(&[rule], t0).await.unwrap();
     let mut evil = found("acme", "m3", "Acme <b>bold</b>", Some(t0));
-    evil.snippet = r#"Acme <script>window.__pwned=1</script><img src=x onerror=alert(1)> broke"#.into();
+    evil.snippet =
+        r#"Acme <script>window.__pwned=1</script><img src=x onerror=alert(1)> broke"#.into();
     evil.url = Some("javascript:alert(1)".into());
     let neg = scored([0.95, 0.03, 0.02], None, "en", "m@1");
     crawl_and_classify(
@@ -195,7 +196,9 @@ async fn a_pr_user_signs_in_with_a_password_and_gets_a_strict_session_cookie() {
     assert_eq!(first.status, StatusCode::SEE_OTHER);
     assert_eq!(first.location.as_deref(), Some("/signin"));
 
-    let done = v.sign_in(&[("username", "pia"), ("password", PASSWORD)]).await;
+    let done = v
+        .sign_in(&[("username", "pia"), ("password", PASSWORD)])
+        .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/"));
     let session = done
@@ -214,7 +217,10 @@ async fn a_pr_user_signs_in_with_a_password_and_gets_a_strict_session_cookie() {
     let inbox = v.get("/alerts").await;
     assert_eq!(inbox.status, StatusCode::OK);
     assert!(inbox.body.contains("Acme kettle leaks"));
-    assert!(inbox.body.contains("<mark>Acme</mark> kettle leaks"), "the term is marked");
+    assert!(
+        inbox.body.contains("<mark>Acme</mark> kettle leaks"),
+        "the term is marked"
+    );
     let csp = inbox.csp.expect("a CSP");
     for part in [
         "default-src 'none'",
@@ -238,12 +244,16 @@ async fn crawled_markup_is_shown_as_text_and_unsafe_links_are_not_links() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "pia"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "pia"), ("password", PASSWORD)])
+        .await;
     let inbox = v.get("/alerts").await;
-    assert!(inbox
-        .body
-        .contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(inbox.body.contains("Acme &lt;b&gt;bold&lt;/b&gt;"), "the title, escaped");
+    assert!(inbox.body.contains(
+        "&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    ));
+    assert!(
+        inbox.body.contains("Acme &lt;b&gt;bold&lt;/b&gt;"),
+        "the title, escaped"
+    );
     assert!(!inbox.body.contains("<script>window.__pwned"));
     assert!(!inbox.body.contains("<img src=x"));
     assert!(!inbox.body.contains("javascript:"), "no javascript: link");
@@ -255,7 +265,9 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
     let mut v = Visitor::new(&base);
-    let wrong = v.sign_in(&[("username", "pia"), ("password", "not it at all")]).await;
+    let wrong = v
+        .sign_in(&[("username", "pia"), ("password", "not it at all")])
+        .await;
     let unknown = v
         .sign_in(&[("username", "nobody"), ("password", "not it at all")])
         .await;
@@ -266,16 +278,24 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
         assert!(a.body.contains("Wrong username or password."), "{}", a.body);
         assert!(!a.body.contains("no such user") && !a.body.contains("unknown user"));
-        assert!(!a.set_cookies.iter().any(|c| c.starts_with("earshot_session=")));
+        assert!(!a
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("earshot_session=")));
     }
-    assert!(!malformed.body.contains("<Nobody>"), "the typed name is escaped");
+    assert!(
+        !malformed.body.contains("<Nobody>"),
+        "the typed name is escaped"
+    );
 
     // A disabled user is refused the same way.
     db.store
         .set_user_disabled(&Username::parse("pia").unwrap(), true, Timestamp::now())
         .await
         .unwrap();
-    let disabled = v.sign_in(&[("username", "pia"), ("password", PASSWORD)]).await;
+    let disabled = v
+        .sign_in(&[("username", "pia"), ("password", PASSWORD)])
+        .await;
     assert_eq!(disabled.status, StatusCode::UNAUTHORIZED);
     assert!(disabled.body.contains("Wrong username or password."));
 
@@ -284,7 +304,10 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
         .post("/signin", &[("username", "mark"), ("password", PASSWORD)])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(!forged.set_cookies.iter().any(|c| c.starts_with("earshot_session=")));
+    assert!(!forged
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("earshot_session=")));
     db.cleanup().await;
 }
 
@@ -293,9 +316,17 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "pia"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "pia"), ("password", PASSWORD)])
+        .await;
     let csrf = v.csrf().await;
-    let id = db.store.alerts(&AlertQuery { limit: 1, ..Default::default() }).await.unwrap()[0]
+    let id = db
+        .store
+        .alerts(&AlertQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
         .id
         .0;
     let path = format!("/alerts/{id}/resolve");
@@ -305,7 +336,11 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
         assert!(refused.body.contains("Form refused"), "{}", refused.body);
         assert!(refused.body.contains("security token"));
     }
-    assert_eq!(open_alerts(db.store.as_ref()).await, 3, "nothing was resolved");
+    assert_eq!(
+        open_alerts(db.store.as_ref()).await,
+        3,
+        "nothing was resolved"
+    );
 
     let done = v.post(&path, &[("csrf", &csrf), ("back", "/alerts")]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
@@ -330,7 +365,14 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
 async fn each_role_reaches_only_its_screens_and_actions() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
-    let id = db.store.alerts(&AlertQuery { limit: 1, ..Default::default() }).await.unwrap()[0]
+    let id = db
+        .store
+        .alerts(&AlertQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
         .id
         .0;
     let expect = [
@@ -341,9 +383,14 @@ async fn each_role_reaches_only_its_screens_and_actions() {
     ];
     for (name, codes) in expect {
         let mut v = Visitor::new(&base);
-        let done = v.sign_in(&[("username", name), ("password", PASSWORD)]).await;
+        let done = v
+            .sign_in(&[("username", name), ("password", PASSWORD)])
+            .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER);
-        for (path, code) in ["/", "/alerts", "/reviews", "/admin"].into_iter().zip(codes) {
+        for (path, code) in ["/", "/alerts", "/reviews", "/admin"]
+            .into_iter()
+            .zip(codes)
+        {
             let a = v.get(path).await;
             assert_eq!(a.status.as_u16(), code, "{name} {path}: {}", a.body);
             if code == 403 {
@@ -359,9 +406,12 @@ async fn each_role_reaches_only_its_screens_and_actions() {
     }
     // A marketing user cannot act on alerts even with a valid token.
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "mark"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "mark"), ("password", PASSWORD)])
+        .await;
     let csrf = v.csrf().await;
-    let refused = v.post(&format!("/alerts/{id}/dismiss"), &[("csrf", &csrf)]).await;
+    let refused = v
+        .post(&format!("/alerts/{id}/dismiss"), &[("csrf", &csrf)])
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(open_alerts(db.store.as_ref()).await, 3);
     db.cleanup().await;
@@ -388,7 +438,10 @@ async fn an_api_key_signs_in_and_revoking_it_ends_the_session() {
     let inbox = v.get("/alerts").await;
     assert_eq!(inbox.status, StatusCode::OK);
     assert!(inbox.body.contains("PR desk (pr)"));
-    db.store.revoke_api_key(key.id, Timestamp::now()).await.unwrap();
+    db.store
+        .revoke_api_key(key.id, Timestamp::now())
+        .await
+        .unwrap();
     let after = v.get("/alerts").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
     assert_eq!(after.location.as_deref(), Some("/signin?ended=1"));
@@ -437,7 +490,8 @@ async fn an_expired_or_signed_out_session_sends_you_to_sign_in_with_a_reason() {
 
     // Signing out ends the session in the database.
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "pia"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "pia"), ("password", PASSWORD)])
+        .await;
     let kept = v.cookies.get("earshot_session").unwrap().clone();
     let csrf = v.csrf().await;
     let out = v.post("/signout", &[("csrf", &csrf)]).await;
@@ -452,7 +506,8 @@ async fn bad_form_input_gets_a_clear_4xx_page_never_a_500() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "ada"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "ada"), ("password", PASSWORD)])
+        .await;
     let csrf = v.csrf().await;
     let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
         ("/alerts/abc/resolve", vec![], 404),
@@ -461,10 +516,34 @@ async fn bad_form_input_gets_a_clear_4xx_page_never_a_500() {
         ("/alerts/1/note", vec![("note", "   ")], 400),
         ("/mentions/1/sentiment", vec![("label", "furious")], 400),
         ("/reviews/999/approve", vec![], 404),
-        ("/admin/users", vec![("username", "Bad Name"), ("role", "pr"), ("password", PASSWORD)], 400),
-        ("/admin/users", vec![("username", "pia"), ("role", "pr"), ("password", PASSWORD)], 409),
-        ("/admin/users", vec![("username", "new"), ("role", "root"), ("password", PASSWORD)], 400),
-        ("/admin/users", vec![("username", "new"), ("role", "pr"), ("password", "short")], 400),
+        (
+            "/admin/users",
+            vec![
+                ("username", "Bad Name"),
+                ("role", "pr"),
+                ("password", PASSWORD),
+            ],
+            400,
+        ),
+        (
+            "/admin/users",
+            vec![("username", "pia"), ("role", "pr"), ("password", PASSWORD)],
+            409,
+        ),
+        (
+            "/admin/users",
+            vec![
+                ("username", "new"),
+                ("role", "root"),
+                ("password", PASSWORD),
+            ],
+            400,
+        ),
+        (
+            "/admin/users",
+            vec![("username", "new"), ("role", "pr"), ("password", "short")],
+            400,
+        ),
         ("/admin/users/ghost/disable", vec![], 404),
         ("/admin/keys/77/revoke", vec![], 404),
     ];
@@ -472,7 +551,10 @@ async fn bad_form_input_gets_a_clear_4xx_page_never_a_500() {
         form.push(("csrf", &csrf));
         let a = v.post(path, &form).await;
         assert_eq!(a.status.as_u16(), code, "{path}: {}", a.body);
-        assert!(a.body.contains("<h1>"), "an HTML page that says what happened");
+        assert!(
+            a.body.contains("<h1>"),
+            "an HTML page that says what happened"
+        );
     }
     // Resolving twice: the second is a conflict.
     let ok = v.post("/alerts/1/resolve", &[("csrf", &csrf)]).await;
@@ -494,25 +576,42 @@ async fn an_admin_creates_and_disables_users_and_keys_in_the_console() {
     let db = TestDb::sqlite().await;
     let base = world(&db).await;
     let mut v = Visitor::new(&base);
-    v.sign_in(&[("username", "ada"), ("password", PASSWORD)]).await;
+    v.sign_in(&[("username", "ada"), ("password", PASSWORD)])
+        .await;
     let csrf = v.csrf().await;
     let made = v
         .post(
             "/admin/users",
-            &[("csrf", &csrf), ("username", "nina"), ("role", "marketing"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("username", "nina"),
+                ("role", "marketing"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
     let mut nina = Visitor::new(&base);
-    let signed = nina.sign_in(&[("username", "nina"), ("password", PASSWORD)]).await;
+    let signed = nina
+        .sign_in(&[("username", "nina"), ("password", PASSWORD)])
+        .await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER);
     assert_eq!(nina.get("/reviews").await.status, StatusCode::OK);
-    let off = v.post("/admin/users/nina/disable", &[("csrf", &csrf)]).await;
+    let off = v
+        .post("/admin/users/nina/disable", &[("csrf", &csrf)])
+        .await;
     assert_eq!(off.status, StatusCode::SEE_OTHER);
-    assert_eq!(nina.get("/reviews").await.status, StatusCode::SEE_OTHER, "her session ended");
+    assert_eq!(
+        nina.get("/reviews").await.status,
+        StatusCode::SEE_OTHER,
+        "her session ended"
+    );
 
     let key = v
-        .post("/admin/keys", &[("csrf", &csrf), ("name", "Site <CMS>"), ("role", "viewer")])
+        .post(
+            "/admin/keys",
+            &[("csrf", &csrf), ("name", "Site <CMS>"), ("role", "viewer")],
+        )
         .await;
     assert_eq!(key.status, StatusCode::OK);
     assert!(key.body.contains("Copy it now"));
@@ -530,7 +629,11 @@ async fn users_and_sessions_story(db: TestDb) {
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA";
     let user = store
         .create_user(
-            &earshot_store::NewUser { username: &name, role: Role::Pr, password_hash: hash },
+            &earshot_store::NewUser {
+                username: &name,
+                role: Role::Pr,
+                password_hash: hash,
+            },
             now,
         )
         .await
@@ -538,7 +641,11 @@ async fn users_and_sessions_story(db: TestDb) {
         .expect("created");
     let again = store
         .create_user(
-            &earshot_store::NewUser { username: &name, role: Role::Admin, password_hash: hash },
+            &earshot_store::NewUser {
+                username: &name,
+                role: Role::Admin,
+                password_hash: hash,
+            },
             now,
         )
         .await
@@ -563,15 +670,28 @@ async fn users_and_sessions_story(db: TestDb) {
         .await
         .unwrap();
     let s = store.session(&token.hash(), now).await.unwrap().unwrap();
-    assert_eq!((s.name.as_str(), s.role, s.csrf_token.as_str()), ("olena", Role::Pr, "c"));
-    assert!(store
-        .session(&token.hash(), expires)
+    assert_eq!(
+        (s.name.as_str(), s.role, s.csrf_token.as_str()),
+        ("olena", Role::Pr, "c")
+    );
+    assert!(
+        store
+            .session(&token.hash(), expires)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired at its expiry"
+    );
+    let disabled = store
+        .set_user_disabled(&name, true, now)
         .await
         .unwrap()
-        .is_none(), "expired at its expiry");
-    let disabled = store.set_user_disabled(&name, true, now).await.unwrap().unwrap();
+        .unwrap();
     assert!(disabled.disabled_at.is_some());
-    assert!(store.session(&token.hash(), now).await.unwrap().is_none(), "ended");
+    assert!(
+        store.session(&token.hash(), now).await.unwrap().is_none(),
+        "ended"
+    );
     store.set_user_disabled(&name, false, now).await.unwrap();
 
     let (key, _) = issue_key(store, &KeyName::parse("k").unwrap(), Role::Viewer, now)
@@ -580,7 +700,12 @@ async fn users_and_sessions_story(db: TestDb) {
     let kt = SessionToken::from_random([4; 32]);
     store
         .create_session(
-            &NewSession { token: &kt.hash(), csrf_token: "d", owner: SessionOwner::Key(key.id), expires_at: expires },
+            &NewSession {
+                token: &kt.hash(),
+                csrf_token: "d",
+                owner: SessionOwner::Key(key.id),
+                expires_at: expires,
+            },
             now,
         )
         .await

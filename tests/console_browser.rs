@@ -16,9 +16,7 @@
 mod support;
 
 use earshot_api::{create_user, AppState};
-use earshot_domain::{
-    AlertRuleSpec, BrandSlug, Password, Role, Threshold, Timestamp, Username,
-};
+use earshot_domain::{AlertRuleSpec, BrandSlug, Password, Role, Threshold, Timestamp, Username};
 use std::path::Path;
 use std::time::Duration;
 use support::browser::{browser, run_script};
@@ -36,8 +34,13 @@ async fn pr_and_marketing_work_their_queues_in_chromium() {
     let t0 = Timestamp::now().minus(Duration::from_secs(3 * 24 * 3600));
     let forum = feed_source("forum", "https://forum.test/feed", Duration::from_secs(60));
     store.sync_config(&[acme()], &[forum], t0).await.unwrap();
-    let rule = AlertRuleSpec::new(BrandSlug::parse("acme").unwrap(), Threshold::DEFAULT, None, None)
-        .unwrap();
+    let rule = AlertRuleSpec::new(
+        BrandSlug::parse("acme").unwrap(),
+        Threshold::DEFAULT,
+        None,
+        None,
+    )
+    .unwrap();
     store.sync_alert_rules(&[rule], t0).await.unwrap();
     let with = |key: &str, title: &str, snippet: &str, at: Timestamp| {
         let mut m = found("acme", key, title, Some(at));
@@ -76,7 +79,11 @@ async fn pr_and_marketing_work_their_queues_in_chromium() {
         t0,
     )
     .await;
-    for (name, role) in [("pia", Role::Pr), ("mark", Role::Marketing), ("ada", Role::Admin)] {
+    for (name, role) in [
+        ("pia", Role::Pr),
+        ("mark", Role::Marketing),
+        ("ada", Role::Admin),
+    ] {
         create_user(
             store.as_ref(),
             &Username::parse(name).unwrap(),
@@ -102,7 +109,12 @@ async fn pr_and_marketing_work_their_queues_in_chromium() {
             let mut m = found("acme", "n4", "LIVE-ALERT Acme burned my hand", Some(now));
             m.snippet = "The Acme kettle burned my hand.".to_owned();
             crawl(store.as_ref(), "forum", vec![m], now).await;
-            classify(store.as_ref(), vec![scored([0.97, 0.02, 0.01], None, "en", "m@1")], now).await;
+            classify(
+                store.as_ref(),
+                vec![scored([0.97, 0.02, 0.01], None, "en", "m@1")],
+                now,
+            )
+            .await;
         })
     };
 
@@ -139,44 +151,92 @@ async fn pr_and_marketing_work_their_queues_in_chromium() {
     // The PR inbox: most severe first, the term marked, markup as text.
     let pr = texts("prTitles");
     assert_eq!(pr.len(), 3, "{what}");
-    assert!(pr[0].contains("NEG-ALERT"), "high severity, listed first: {what}");
-    assert!(pr[2].contains("SCRIPT-MENTION"), "medium severity, last: {what}");
+    assert!(
+        pr[0].contains("NEG-ALERT"),
+        "high severity, listed first: {what}"
+    );
+    assert!(
+        pr[2].contains("SCRIPT-MENTION"),
+        "medium severity, last: {what}"
+    );
     assert_eq!(seen["markedTerm"], "Acme", "{what}");
     let snippet = seen["scriptSnippet"].as_str().unwrap();
     assert!(
-        snippet.contains(r#"<script>window.__pwned = "script"</script>"#) && snippet.contains("<img src=x"),
+        snippet.contains(r#"<script>window.__pwned = "script"</script>"#)
+            && snippet.contains("<img src=x"),
         "shown as text: {what}"
     );
-    assert_eq!(seen["pwned"], serde_json::Value::Null, "no script from a mention ran: {what}");
+    assert_eq!(
+        seen["pwned"],
+        serde_json::Value::Null,
+        "no script from a mention ran: {what}"
+    );
     assert_eq!(seen["imgsInMain"], 0, "{what}");
 
     let after = texts("afterResolve");
     assert_eq!(after.len(), 2, "{what}");
-    assert!(!has(&after, "NEG-ALERT"), "the resolved alert left the inbox: {what}");
+    assert!(
+        !has(&after, "NEG-ALERT"),
+        "the resolved alert left the inbox: {what}"
+    );
     assert_eq!(seen["keyboardAcknowledged"], 1, "{what}");
     assert_eq!(seen["noCsrfStatus"], 403, "{what}");
-    assert!(seen["noCsrfText"].as_str().unwrap().contains("Form refused"), "{what}");
-    assert_eq!(texts("afterRefused").len(), 1, "nothing was dismissed: {what}");
-    assert_eq!(seen["liveAlert"], true, "the new alert appeared without a reload: {what}");
-    assert!(seen["liveNotice"].as_str().unwrap().contains("new alert"), "{what}");
+    assert!(
+        seen["noCsrfText"]
+            .as_str()
+            .unwrap()
+            .contains("Form refused"),
+        "{what}"
+    );
+    assert_eq!(
+        texts("afterRefused").len(),
+        1,
+        "nothing was dismissed: {what}"
+    );
+    assert_eq!(
+        seen["liveAlert"], true,
+        "the new alert appeared without a reload: {what}"
+    );
+    assert!(
+        seen["liveNotice"].as_str().unwrap().contains("new alert"),
+        "{what}"
+    );
 
     // Marketing.
     let nav = texts("marketingNav");
     assert!(!has(&nav, "Alerts") && has(&nav, "Reviews"), "{what}");
     assert_eq!(seen["marketingAlertsStatus"], 403, "{what}");
-    assert!(seen["marketingAlertsText"].as_str().unwrap().contains("may not"), "{what}");
-    assert!(!seen["previewBefore"].as_str().unwrap().contains("wonderful"), "{what}");
+    assert!(
+        seen["marketingAlertsText"]
+            .as_str()
+            .unwrap()
+            .contains("may not"),
+        "{what}"
+    );
+    assert!(
+        !seen["previewBefore"]
+            .as_str()
+            .unwrap()
+            .contains("wonderful"),
+        "{what}"
+    );
     assert_eq!(seen["excerptValue"], "Acme kettle is wonderful.", "{what}");
     assert_eq!(seen["previewState"], "ready", "{what}");
     let preview = seen["previewAfter"].as_str().unwrap();
     assert!(preview.contains("Acme kettle is wonderful."), "{what}");
-    assert!(!preview.contains("handle gets warm"), "the excerpt only: {what}");
+    assert!(
+        !preview.contains("handle gets warm"),
+        "the excerpt only: {what}"
+    );
     assert!(!preview.contains("PENDING-TEXT"), "{what}");
     let pending = texts("pendingAfter");
     assert_eq!(pending.len(), 1, "{what}");
     assert!(pending[0].contains("REVIEW-TWO"), "{what}");
     let feed = seen["feed"].as_str().unwrap();
-    assert!(feed.contains("Acme kettle is wonderful."), "in the public feed: {what}");
+    assert!(
+        feed.contains("Acme kettle is wonderful."),
+        "in the public feed: {what}"
+    );
     assert!(!feed.contains("PENDING-TEXT"), "{what}");
 
     assert_eq!(seen["adminStatus"], 200, "{what}");

@@ -3,9 +3,7 @@
 
 use crate::shared::{corrupt, ts};
 use crate::StoreError;
-use earshot_domain::{
-    ApiKeyId, Role, Session, SessionOwner, Timestamp, User, UserId, Username,
-};
+use earshot_domain::{ApiKeyId, Role, Session, SessionOwner, Timestamp, User, UserId, Username};
 
 /// The columns [`user_from_row`] reads.
 const USER_COLUMNS: &str = "id, username, role, created_at, disabled_at";

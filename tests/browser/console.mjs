@@ -130,7 +130,6 @@ try {
   const widget = page.locator("[data-earshot-brand]").first();
   await page.waitForSelector('[data-earshot-brand][data-earshot-state="ready"], [data-earshot-brand][data-earshot-state="error"]', { timeout: 15000 });
   result.previewBefore = await widget.innerText();
-  await shot("reviews.png");
 
   // Choose an excerpt by selecting part of the text, then approve.
   const review = page.locator("article.review", { hasText: "REVIEW-ONE" });
@@ -152,6 +151,7 @@ try {
   result.previewState = await widget.getAttribute("data-earshot-state");
   result.previewAfter = await widget.innerText();
   result.pendingAfter = await page.locator("article.review h3").allInnerTexts();
+  await shot("reviews.png");
   result.feed = await page.evaluate(() => fetch("/public/v1/brands/acme/reviews").then((r) => r.text()));
   await signOut();
 

@@ -9,9 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use earshot_domain::{
-    ApiKeyId, KeyName, Password, Permission, Role, Session, Timestamp, Username,
-};
+use earshot_domain::{ApiKeyId, KeyName, Password, Permission, Role, Session, Timestamp, Username};
 use std::fmt::Write;
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,7 +30,10 @@ fn role_select() -> String {
     out
 }
 
-async fn admin(signed: Signed, State(state): State<AppState>) -> Result<Html<String>, ConsoleError> {
+async fn admin(
+    signed: Signed,
+    State(state): State<AppState>,
+) -> Result<Html<String>, ConsoleError> {
     signed.require(Permission::ManageKeys)?;
     Ok(Html(admin_page(&signed.0, &state, None).await?))
 }
@@ -134,13 +135,21 @@ async fn admin_page(
     let mut rows = String::new();
     for u in store.users().await? {
         let name = esc(u.username.as_str());
-        let toggle = if u.disabled_at.is_some() { "enable" } else { "disable" };
+        let toggle = if u.disabled_at.is_some() {
+            "enable"
+        } else {
+            "disable"
+        };
         let _ = write!(
             rows,
             r#"<tr><th scope="row">{name}</th><td>{role}</td><td>{created}</td><td>{state}</td><td><form class="inline" method="post" action="/admin/users/{name}/{toggle}">{csrf}<button type="submit">{toggle}</button></form> <form class="inline" method="post" action="/admin/users/{name}/delete">{csrf}<button type="submit" class="danger">delete</button></form></td></tr>"#,
             role = u.role,
             created = time(u.created_at),
-            state = if u.disabled_at.is_some() { "disabled" } else { "active" },
+            state = if u.disabled_at.is_some() {
+                "disabled"
+            } else {
+                "active"
+            },
         );
     }
     let _ = write!(
@@ -153,11 +162,15 @@ async fn admin_page(
     Ok(page(s, Some(Screen::Admin), "Admin", &body))
 }
 
-async fn create_key(State(state): State<AppState>, posted: Posted) -> Result<Response, ConsoleError> {
+async fn create_key(
+    State(state): State<AppState>,
+    posted: Posted,
+) -> Result<Response, ConsoleError> {
     posted.require(Permission::ManageKeys)?;
     let name = KeyName::parse(posted.get("name").unwrap_or(""))?;
     let role = Role::parse(posted.get("role").unwrap_or(""))?;
-    let (key, secret) = crate::issue_key(state.store.as_ref(), &name, role, Timestamp::now()).await?;
+    let (key, secret) =
+        crate::issue_key(state.store.as_ref(), &name, role, Timestamp::now()).await?;
     let notice = format!(
         r#"<div class="notice" role="status"><p>Key {} ({}) was created. Copy it now: it is not shown again.</p><p><code class="secret">{}</code></p></div>"#,
         esc(&key.name),
@@ -184,12 +197,22 @@ async fn revoke_key(
     Ok(back("/admin"))
 }
 
-async fn create_user(State(state): State<AppState>, posted: Posted) -> Result<Response, ConsoleError> {
+async fn create_user(
+    State(state): State<AppState>,
+    posted: Posted,
+) -> Result<Response, ConsoleError> {
     posted.require(Permission::ManageKeys)?;
     let username = Username::parse(posted.get("username").unwrap_or(""))?;
     let role = Role::parse(posted.get("role").unwrap_or(""))?;
     let password = Password::parse_new(posted.get("password").unwrap_or(""))?;
-    super::create_user(state.store.as_ref(), &username, role, &password, Timestamp::now()).await?;
+    super::create_user(
+        state.store.as_ref(),
+        &username,
+        role,
+        &password,
+        Timestamp::now(),
+    )
+    .await?;
     Ok(back("/admin"))
 }
 
@@ -202,15 +225,27 @@ async fn change_user(
     let username = Username::parse(&name)?;
     let now = Timestamp::now();
     let found = match action.as_str() {
-        "disable" => state.store.set_user_disabled(&username, true, now).await?.is_some(),
-        "enable" => state.store.set_user_disabled(&username, false, now).await?.is_some(),
+        "disable" => state
+            .store
+            .set_user_disabled(&username, true, now)
+            .await?
+            .is_some(),
+        "enable" => state
+            .store
+            .set_user_disabled(&username, false, now)
+            .await?
+            .is_some(),
         "delete" => state.store.delete_user(&username).await?,
         other => {
-            return Err(ConsoleError::NotFound(format!("there is no user action {other:?}")))
+            return Err(ConsoleError::NotFound(format!(
+                "there is no user action {other:?}"
+            )))
         }
     };
     if !found {
-        return Err(ConsoleError::NotFound(format!("there is no user {username}")));
+        return Err(ConsoleError::NotFound(format!(
+            "there is no user {username}"
+        )));
     }
     Ok(back("/admin"))
 }

@@ -80,9 +80,7 @@ impl Filters {
 async fn select(state: &AppState, f: &Filters) -> Result<Vec<Alert>, ConsoleError> {
     let query = AlertQuery {
         status: f.status()?,
-        brand: Filters::given(&f.brand)
-            .map(BrandSlug::parse)
-            .transpose()?,
+        brand: Filters::given(&f.brand).map(BrandSlug::parse).transpose()?,
         severity: None,
         before: None,
         limit: MAX_SHOWN,
@@ -128,9 +126,14 @@ async fn inbox(
     let sources = state.store.sources().await?;
     let status = f.status()?;
     let select_of = |name: &str, label: &str, chosen: Option<&str>, options: Vec<String>| {
-        let mut out = format!(r#"<label>{label} <select name="{name}"><option value="">any</option>"#);
+        let mut out =
+            format!(r#"<label>{label} <select name="{name}"><option value="">any</option>"#);
         for o in options {
-            let sel = if Some(o.as_str()) == chosen { " selected" } else { "" };
+            let sel = if Some(o.as_str()) == chosen {
+                " selected"
+            } else {
+                ""
+            };
             let _ = write!(out, r#"<option value="{0}"{sel}>{0}</option>"#, esc(&o));
         }
         out.push_str("</select></label> ");
@@ -145,7 +148,10 @@ async fn inbox(
         ("all", None),
     ] {
         let sel = if shown == status { " selected" } else { "" };
-        let _ = write!(status_select, r#"<option value="{value}"{sel}>{value}</option>"#);
+        let _ = write!(
+            status_select,
+            r#"<option value="{value}"{sel}>{value}</option>"#
+        );
     }
     status_select.push_str("</select></label> ");
     let languages: Vec<String> = {
@@ -165,15 +171,26 @@ async fn inbox(
             "brand",
             "Brand",
             Filters::given(&f.brand),
-            brands.iter().map(|b| b.brand.slug.as_str().to_owned()).collect()
+            brands
+                .iter()
+                .map(|b| b.brand.slug.as_str().to_owned())
+                .collect()
         ),
         select_of(
             "source",
             "Source",
             Filters::given(&f.source),
-            sources.iter().map(|s| s.source.name.as_str().to_owned()).collect()
+            sources
+                .iter()
+                .map(|s| s.source.name.as_str().to_owned())
+                .collect()
         ),
-        select_of("language", "Language", Filters::given(&f.language), languages),
+        select_of(
+            "language",
+            "Language",
+            Filters::given(&f.language),
+            languages
+        ),
     );
     let qs = f.query_string();
     let body = format!(
@@ -270,7 +287,11 @@ fn card(session: &Session, a: &Alert, here: &str) -> String {
         opened = time(a.opened_at),
         snippet = highlight(&m.snippet, &m.matched_term),
         facts = mention_facts(m),
-        assignee_shown = esc(if assignee.is_empty() { "nobody" } else { assignee }),
+        assignee_shown = esc(if assignee.is_empty() {
+            "nobody"
+        } else {
+            assignee
+        }),
         assignee = esc(assignee),
         notes = a
             .notes
@@ -346,7 +367,10 @@ async fn act(
         }
     };
     if change == AlertChange::NotFound {
-        return Err(ConsoleError::NotFound(format!("there is no alert {}", id.0)));
+        return Err(ConsoleError::NotFound(format!(
+            "there is no alert {}",
+            id.0
+        )));
     }
     Ok(back(local_path(posted.get("back"), "/alerts")))
 }
@@ -367,7 +391,10 @@ async fn correct(
         .correct_sentiment(id, label, &posted.session.actor(), Timestamp::now())
         .await?;
     if !found {
-        return Err(ConsoleError::NotFound(format!("there is no mention {}", id.0)));
+        return Err(ConsoleError::NotFound(format!(
+            "there is no mention {}",
+            id.0
+        )));
     }
     Ok(back(local_path(posted.get("back"), "/")))
 }
@@ -387,7 +414,10 @@ mod tests {
             language: Some("en&x=1".into()),
         };
         assert_eq!(f.status().unwrap(), None);
-        assert_eq!(f.query_string(), "status=all&brand=acme&language=en%26x%3D1");
+        assert_eq!(
+            f.query_string(),
+            "status=all&brand=acme&language=en%26x%3D1"
+        );
         let bad = Filters {
             status: Some("closed".into()),
             ..Default::default()

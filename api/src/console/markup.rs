@@ -247,7 +247,11 @@ pub(crate) fn mention_facts(m: &earshot_domain::Mention) -> String {
 }
 
 /// The "sentiment is wrong" form for a mention: pick the right label and send it.
-pub(crate) fn correction_form(session: &Session, m: &earshot_domain::Mention, back: &str) -> String {
+pub(crate) fn correction_form(
+    session: &Session,
+    m: &earshot_domain::Mention,
+    back: &str,
+) -> String {
     if !session.role.can(Permission::CorrectSentiment) {
         return String::new();
     }
@@ -286,7 +290,10 @@ mod tests {
             highlight("My ACME kettle <b>broke</b>; acme!", "Acme"),
             "My <mark>ACME</mark> kettle &lt;b&gt;broke&lt;/b&gt;; <mark>acme</mark>!"
         );
-        assert_eq!(highlight("Ünïcode acme", "acme"), "Ünïcode <mark>acme</mark>");
+        assert_eq!(
+            highlight("Ünïcode acme", "acme"),
+            "Ünïcode <mark>acme</mark>"
+        );
         assert_eq!(highlight("<x>", ""), "&lt;x&gt;");
         assert_eq!(
             highlight("a <script> here", "<script>"),

@@ -60,7 +60,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -100,7 +103,9 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 pub(crate) enum ConsoleError {
     /// No session, or it ended: go and sign in. `ended` says a cookie was sent but its
     /// session is over (expired, signed out, user disabled), so the page can say why.
-    SignIn { ended: bool },
+    SignIn {
+        ended: bool,
+    },
     /// The signed-in role may not do this; the message says what.
     Forbidden(String),
     /// A POST without this session's CSRF token.
@@ -222,7 +227,10 @@ impl Signed {
 impl FromRequestParts<AppState> for Signed {
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(raw) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ConsoleError::SignIn { ended: false });
         };
@@ -269,7 +277,10 @@ impl Posted {
 
 /// Parses an `application/x-www-form-urlencoded` body into pairs, refusing anything
 /// else and anything over [`MAX_FORM_BYTES`].
-pub(crate) fn form_fields(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, ConsoleError> {
+pub(crate) fn form_fields(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, ConsoleError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

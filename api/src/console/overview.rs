@@ -21,13 +21,18 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/", get(overview))
 }
 
-async fn overview(signed: Signed, State(state): State<AppState>) -> Result<Html<String>, ConsoleError> {
+async fn overview(
+    signed: Signed,
+    State(state): State<AppState>,
+) -> Result<Html<String>, ConsoleError> {
     signed.require(Permission::ReadMentions)?;
     let now = Timestamp::now();
     let mut body = String::from("<h1>Overview</h1>");
     let brands = state.store.brands().await?;
     if brands.is_empty() {
-        body.push_str(r#"<p class="empty">No brands yet: add them to the config file or in Admin.</p>"#);
+        body.push_str(
+            r#"<p class="empty">No brands yet: add them to the config file or in Admin.</p>"#,
+        );
     }
     for b in &brands {
         let stats = state
@@ -44,7 +49,12 @@ async fn overview(signed: Signed, State(state): State<AppState>) -> Result<Html<
     if signed.0.role.can(Permission::ReadSetup) {
         body.push_str(&source_health(&state.store.sources().await?));
     }
-    Ok(Html(page(&signed.0, Some(Screen::Overview), "Overview", &body)))
+    Ok(Html(page(
+        &signed.0,
+        Some(Screen::Overview),
+        "Overview",
+        &body,
+    )))
 }
 
 fn brand_section(name: &str, stats: &Stats) -> String {
@@ -57,7 +67,11 @@ fn brand_section(name: &str, stats: &Stats) -> String {
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut sources = String::new();
     for (s, n) in top.iter().take(5) {
-        let _ = write!(sources, "<li>{} <span class=\"n\">{n}</span></li>", esc(s.as_str()));
+        let _ = write!(
+            sources,
+            "<li>{} <span class=\"n\">{n}</span></li>",
+            esc(s.as_str())
+        );
     }
     if sources.is_empty() {
         sources.push_str("<li>none yet</li>");
@@ -123,7 +137,11 @@ pub(crate) fn chart(stats: &Stats) -> String {
             r#"<text x="{:.1}" y="{}" class="tick">{}</text>"#,
             x + w / 2.0,
             H + 14.0,
-            if i % 2 == 0 { day.to_string() } else { String::new() }
+            if i % 2 == 0 {
+                day.to_string()
+            } else {
+                String::new()
+            }
         );
         if c.total > 0 {
             described.push(format!(

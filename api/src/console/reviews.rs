@@ -64,8 +64,9 @@ async fn queue(
         Some(b) => format!("/reviews?brand={}", b.as_str()),
         None => "/reviews".to_owned(),
     };
-    let mut brand_select =
-        String::from(r#"<form class="filters" method="get" action="/reviews"><label>Brand <select name="brand"><option value="">any</option>"#);
+    let mut brand_select = String::from(
+        r#"<form class="filters" method="get" action="/reviews"><label>Brand <select name="brand"><option value="">any</option>"#,
+    );
     for b in &brands {
         let slug = b.brand.slug.as_str();
         let sel = if chosen.as_ref().map(|c| c.as_str()) == Some(slug) {
@@ -73,7 +74,11 @@ async fn queue(
         } else {
             ""
         };
-        let _ = write!(brand_select, r#"<option value="{0}"{sel}>{0}</option>"#, esc(slug));
+        let _ = write!(
+            brand_select,
+            r#"<option value="{0}"{sel}>{0}</option>"#,
+            esc(slug)
+        );
     }
     brand_select.push_str(r#"</select></label> <button type="submit">Show</button></form>"#);
 
@@ -118,7 +123,12 @@ async fn queue(
 </div>"#,
         n = pending.len(),
     );
-    Ok(Html(page(&signed.0, Some(Screen::Reviews), "Reviews", &body)))
+    Ok(Html(page(
+        &signed.0,
+        Some(Screen::Reviews),
+        "Reviews",
+        &body,
+    )))
 }
 
 /// A star rating from a normalised 0..1 value, on a five-star scale.
@@ -146,7 +156,11 @@ fn card(session: &Session, r: &Review, here: &str) -> String {
 <form class="inline" method="post" action="/reviews/{id}/reject">{csrf}<input type="hidden" name="back" value="{back}"><label>Reason <input name="reason" size="24" required></label> <button type="submit" data-key="x">Reject</button></form>
 </div>
 </article>"#,
-        title = esc(if m.title.trim().is_empty() { "(untitled)" } else { &m.title }),
+        title = esc(if m.title.trim().is_empty() {
+            "(untitled)"
+        } else {
+            &m.title
+        }),
         rating = m.rating.map(stars).unwrap_or_default(),
         found = time(r.created_at),
         text = esc(&m.snippet),

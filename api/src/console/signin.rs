@@ -128,7 +128,10 @@ pub(crate) fn secure_cookies(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
+        rest.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
     } else {
         host.split(':').next().unwrap_or("").to_owned()
     };
@@ -149,9 +152,13 @@ struct FormQuery {
     ended: Option<String>,
 }
 
-async fn form(headers: HeaderMap, query: Result<Query<FormQuery>, QueryRejection>) -> Result<Response, ConsoleError> {
+async fn form(
+    headers: HeaderMap,
+    query: Result<Query<FormQuery>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
     let ended = query.is_ok_and(|q| q.0.ended.is_some());
-    let message = ended.then_some("Your session has ended (it expired, or you signed out). Sign in again.");
+    let message =
+        ended.then_some("Your session has ended (it expired, or you signed out). Sign in again.");
     signin_page(&headers, StatusCode::OK, message, "")
 }
 
