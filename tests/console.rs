@@ -501,6 +501,9 @@ async fn an_expired_or_signed_out_session_sends_you_to_sign_in_with_a_reason() {
     db.cleanup().await;
 }
 
+/// A console form: where it is posted, its fields, and the status it must get.
+type Case = (&'static str, Vec<(&'static str, &'static str)>, u16);
+
 #[tokio::test]
 async fn bad_form_input_gets_a_clear_4xx_page_never_a_500() {
     let db = TestDb::sqlite().await;
@@ -509,7 +512,7 @@ async fn bad_form_input_gets_a_clear_4xx_page_never_a_500() {
     v.sign_in(&[("username", "ada"), ("password", PASSWORD)])
         .await;
     let csrf = v.csrf().await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         ("/alerts/abc/resolve", vec![], 404),
         ("/alerts/999999/resolve", vec![], 404),
         ("/alerts/1/explode", vec![], 404),
