@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn session_tokens_are_hex_and_hash_stably() {
-        let t = SessionToken::from_random([7; 32]);
+        let t = SessionToken::from_random([0xab; 32]);
         assert_eq!(t.expose().len(), 64);
         assert_eq!(SessionToken::parse(t.expose()).unwrap().hash(), t.hash());
         assert_ne!(t.hash().as_str(), t.expose());

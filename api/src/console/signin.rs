@@ -76,6 +76,24 @@ pub(crate) fn verify_password(password: &Password, phc: &str) -> bool {
     })
 }
 
+/// How many argon2 computations run at once, each taking 19 MiB and tens of
+/// milliseconds: a burst of sign-ins waits its turn instead of exhausting memory.
+const MAX_HASHING: usize = 4;
+
+/// Runs an argon2 computation on the blocking pool, at most [`MAX_HASHING`] at once.
+/// `None` when it could not run to the end.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let _permit = PERMITS
+        .get_or_init(|| tokio::sync::Semaphore::new(MAX_HASHING))
+        .acquire()
+        .await
+        .ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// A hash to verify against when the username is unknown, so that answer takes as long
 /// as a wrong password.
 fn decoy_hash() -> &'static str {
@@ -98,9 +116,9 @@ pub async fn create_user(
     now: Timestamp,
 ) -> Result<User, ApiError> {
     let password = password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = off_the_runtime(move || hash_password(&password))
         .await
-        .map_err(|_| ApiError::Unavailable("password hashing stopped".to_owned()))??;
+        .ok_or_else(|| ApiError::Unavailable("password hashing stopped".to_owned()))??;
     store
         .create_user(
             &NewUser {
@@ -328,7 +346,7 @@ async fn password_owner(
         Some((user, hash)) => (Some(user), hash),
         None => (None, decoy_hash().to_owned()),
     };
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let matches = off_the_runtime(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
     Ok(user
