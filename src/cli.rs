@@ -43,6 +43,40 @@ pub enum Command {
     /// Check every brand for a spike in negative mentions now (as `serve` does every
     /// `[spikes] every`), open the spike alerts due, and print them.
     Spikes,
+    /// Create, list, disable, enable and delete web console users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a console user. The password is read from EARSHOT_PASSWORD when set (for
+    /// scripts), else from standard input (one line; typed at a prompt on a terminal).
+    Create(UserCreateArgs),
+    /// List console users (never their passwords): username, role, created, disabled.
+    List(FormatArgs),
+    /// Disable a user: they cannot sign in, and their sessions end at once.
+    Disable(UserNameArg),
+    /// Enable a disabled user again.
+    Enable(UserNameArg),
+    /// Delete a user and their sessions (what they did stays in history under their name).
+    Delete(UserNameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// Lowercase letters, digits, '.', '_' and '-'.
+    #[arg(long)]
+    pub username: String,
+    /// admin (everything), pr (alerts), marketing (reviews), or viewer (read-only).
+    #[arg(long)]
+    pub role: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserNameArg {
+    /// The username, as `earshot users list` shows it.
+    pub username: String,
 }
 
 #[derive(Debug, Subcommand)]

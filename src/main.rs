@@ -14,6 +14,7 @@ mod serve;
 mod settings;
 mod spike_watch;
 mod train_head;
+mod users;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -78,6 +79,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
                 }
                 Command::Keys(command) => keys::run(&settings, command).await,
                 Command::Spikes => spike_watch::check_now(&settings).await,
+                Command::Users(command) => users::run(&settings, command).await,
                 Command::Demo(_) | Command::Eval(_) | Command::TrainHead(_) => {
                     unreachable!("handled above")
                 }

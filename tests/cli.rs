@@ -726,3 +726,82 @@ async fn brands_and_sources_added_through_the_api_are_crawled_without_a_restart(
         "a restart keeps API sources"
     );
 }
+
+/// Runs the binary with `input` on standard input and `env` set.
+fn earshot_with(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("EARSHOT_CONFIG")
+        .env_remove("EARSHOT_PASSWORD")
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run earshot");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn console_users_are_created_listed_disabled_and_deleted_without_their_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("earshot.toml"),
+        config("http://127.0.0.1:9"),
+    )
+    .unwrap();
+    let d = dir.path();
+    let create = |name: &str, input: &str, env: &[(&str, &str)]| {
+        earshot_with(
+            d,
+            &["users", "create", "--username", name, "--role", "pr"],
+            input,
+            env,
+        )
+    };
+    let piped = create("pia", "correct horse battery\n", &[]);
+    assert!(piped.status.success(), "{}", text(&piped.stderr));
+    assert!(text(&piped.stdout).contains("Created console user pia with role pr"));
+    let scripted = create("mark", "", &[("EARSHOT_PASSWORD", "another long one")]);
+    assert!(scripted.status.success(), "{}", text(&scripted.stderr));
+    let short = create("vic", "short\n", &[]);
+    assert!(!short.status.success());
+    assert!(text(&short.stderr).contains("at least 10 characters"));
+    let taken = create("pia", "correct horse battery\n", &[]);
+    assert!(!taken.status.success());
+    assert!(
+        text(&taken.stderr).contains("already a user pia"),
+        "{}",
+        text(&taken.stderr)
+    );
+
+    let list = text(&earshot(d, &["users", "list", "--format", "json"]).stdout);
+    let users: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 2, "{list}");
+    assert!(
+        !list.contains("correct horse") && !list.contains("argon2"),
+        "{list}"
+    );
+
+    let off = earshot(d, &["users", "disable", "pia"]);
+    assert!(
+        text(&off.stdout).contains("Disabled pia"),
+        "{}",
+        text(&off.stderr)
+    );
+    let table = text(&earshot(d, &["users", "list"]).stdout);
+    assert!(table.contains("pia"), "{table}");
+    assert!(earshot(d, &["users", "delete", "pia"]).status.success());
+    let gone = earshot(d, &["users", "delete", "pia"]);
+    assert!(!gone.status.success());
+    assert!(text(&gone.stderr).contains("there is no console user pia"));
+}

@@ -17,83 +17,9 @@ use earshot_api::AppState;
 use earshot_domain::{Actor, Excerpt, Note, ReviewStatus, Timestamp};
 use earshot_store::{ReviewChange, ReviewDecision, ReviewQuery, Store};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::browser::{browser, run_script};
 use support::{acme, classify, crawl, feed_source, found, scored, set_rating, TestDb};
-
-const SETUP: &str = "run `scripts/setup.sh --with-browser` (as `make test` does), which \
-    installs Debian's chromium (`apt-get install -y chromium`) and the pinned playwright-core \
-    (`npm ci` in tests/browser); or set EARSHOT_SKIP_BROWSER=1 to skip this test";
-
-/// What the browser test needs: Chromium, Node and the browser driver. Panics with the
-/// setup command when any is missing; `None` when the test is skipped on purpose.
-fn browser() -> Option<(PathBuf, PathBuf)> {
-    if std::env::var("EARSHOT_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("skipping the browser test: EARSHOT_SKIP_BROWSER=1");
-        return None;
-    }
-    let chromium = PathBuf::from(
-        std::env::var("EARSHOT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
-    );
-    assert!(
-        chromium.exists(),
-        "Chromium is not installed at {}: {SETUP}",
-        chromium.display()
-    );
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(node, "Node.js (`node`) is not installed: {SETUP}");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed in {}: {SETUP}",
-        dir.display()
-    );
-    Some((chromium, dir))
-}
-
-/// Runs the browser script on `page` and returns what it saw.
-async fn visit(page: &str, chromium: &Path, dir: &Path) -> Value {
-    let out = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
-    let mut child = Command::new("node")
-        .arg(dir.join("widget.mjs"))
-        .arg(page)
-        .arg(chromium)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("start node");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(90) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the browser did not finish within 90 s: {}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let printed = std::fs::read_to_string(&stdout).unwrap();
-    let errors = std::fs::read_to_string(&stderr).unwrap();
-    assert!(
-        status.success(),
-        "the browser script failed ({status}):\n{errors}\n{printed}"
-    );
-    serde_json::from_str(printed.trim()).unwrap_or_else(|e| {
-        panic!("the browser script printed no result ({e}):\n{printed}\n{errors}")
-    })
-}
 
 /// Serves `html` at `/` on a second 127.0.0.1 origin.
 async fn serve_page(html: String) -> String {
@@ -225,7 +151,14 @@ async fn the_widget_shows_approved_reviews_as_inert_text_in_chromium() {
     .await;
     assert_ne!(shop, api, "two origins");
 
-    let seen = visit(&format!("{shop}/"), &chromium, &dir).await;
+    let seen = run_script(
+        &dir,
+        "widget.mjs",
+        &[&format!("{shop}/")],
+        &chromium,
+        Duration::from_secs(90),
+    )
+    .await;
     let what = serde_json::to_string_pretty(&seen).unwrap();
     assert_eq!(seen["state"], "ready", "{what}");
     assert!(

@@ -6,12 +6,14 @@
 //! Every `/api/v1` route and `/metrics` need an API key whose role allows it (see
 //! `auth`), but for the OpenAPI document at `/api/v1/openapi.json` (see `openapi`);
 //! that, `/healthz`, `/readyz` and the public review feed and widget under `/public/v1`
-//! (see `public`) are open.
+//! (see `public`) are open. The web console for people (see `console`) is served at
+//! `/` by the same router, with its own sign-in, sessions and CSRF checks.
 
 mod alert_rules;
 mod alerts;
 mod auth;
 mod brands;
+mod console;
 mod error;
 mod extract;
 mod health;
@@ -35,6 +37,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 pub use auth::issue_key;
+pub use console::{create_user, hash_password};
 pub use error::ApiError;
 pub use extract::MAX_BODY_BYTES;
 pub use metrics::RequestCounts;
@@ -113,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(openapi::router())
         .merge(metrics::router())
+        .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,8 +6,10 @@
  *   <script src="https://earshot.example.com/public/v1/brands/acme/widget.js" async></script>
  *
  * Fills every element with a data-earshot-brand attribute with that brand's approved
- * reviews, fetched from the server this script came from. Optional attribute:
- * data-earshot-limit="5" (how many reviews; the server caps it).
+ * reviews, fetched from the server this script came from. Optional attributes:
+ * data-earshot-limit="5" (how many reviews; the server caps it);
+ * data-earshot-fresh (ask the server every time instead of using the browser's copy,
+ * which may be up to five minutes old; the console's preview uses it).
  *
  * Safety: review data is only ever set as text (textContent) or as attributes of
  * elements this script creates; it is never parsed as HTML. Links are only made from
@@ -139,7 +141,9 @@
     var url = origin + "/public/v1/brands/" + encodeURIComponent(slug) + "/reviews";
     var limit = box.getAttribute("data-earshot-limit");
     if (limit && /^[0-9]{1,3}$/.test(limit)) url += "?limit=" + limit;
-    fetch(url, { credentials: "omit", headers: { Accept: "application/json" } })
+    var options = { credentials: "omit", headers: { Accept: "application/json" } };
+    if (box.hasAttribute("data-earshot-fresh")) options.cache = "no-cache";
+    fetch(url, options)
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();

@@ -17,6 +17,7 @@ mod source;
 mod spike;
 mod text;
 mod time;
+mod user;
 
 pub use access::{Actor, ApiKey, ApiKeyId, ApiSecret, KeyHash, KeyName, Permission, Role};
 pub use alert::{
@@ -40,6 +41,9 @@ pub use source::{
 pub use spike::{hour_of, Baseline, Spike, SpikeRule, HOUR_MS, MIN_HISTORY_HOURS, WINDOW_HOURS};
 pub use text::{fold, fold_char};
 pub use time::Timestamp;
+pub use user::{
+    Password, Session, SessionHash, SessionOwner, SessionToken, User, UserId, Username,
+};
 
 /// Why a raw value could not become a domain value. The message says what was wrong
 /// and what is accepted, so it can be shown to a user as is.

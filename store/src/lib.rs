@@ -20,6 +20,7 @@ mod reviews;
 mod setup;
 mod shared;
 mod sqlite;
+mod users;
 
 use async_trait::async_trait;
 use earshot_domain::{
@@ -29,6 +30,7 @@ use earshot_domain::{
     Origin, Review, ReviewId, ReviewStatus, Role, Sentiment, Severity, Source, SourceHealth,
     SourceId, SourceName, SourceState, Spike, SpikeRule, Timestamp, Transition, UnhealthyAfter,
 };
+use earshot_domain::{Session, SessionHash, SessionOwner, User, Username};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -575,6 +577,24 @@ pub struct NewApiKey<'a> {
     pub hash: &'a KeyHash,
 }
 
+/// A console user to store (see [`Store::create_user`]).
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub role: Role,
+    /// The password's argon2 hash in PHC string form; never the password.
+    pub password_hash: &'a str,
+}
+
+/// A console session to store (see [`Store::create_session`]).
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token: &'a SessionHash,
+    pub csrf_token: &'a str,
+    pub owner: SessionOwner,
+    pub expires_at: Timestamp,
+}
+
 /// Which alerts to list: newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
@@ -883,6 +903,54 @@ pub trait Store: Send + Sync + 'static {
         hash: &KeyHash,
         now: Timestamp,
     ) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Stores a console user; `None` when the username is taken.
+    async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Every console user, disabled ones too, by username.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// A user and their stored password hash, for signing in; disabled users too (the
+    /// caller refuses them).
+    async fn user_credentials(
+        &self,
+        username: &Username,
+    ) -> Result<Option<(User, String)>, StoreError>;
+
+    /// Disables a user (ending their sessions in the same transaction) or enables them
+    /// again. `None` when there is no such user.
+    async fn set_user_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Deletes a user and their sessions (what they did stays in history under their
+    /// name). `false` when there is no such user.
+    async fn delete_user(&self, username: &Username) -> Result<bool, StoreError>;
+
+    /// Stores a new console session, and removes sessions that expired by `now`.
+    async fn create_session(
+        &self,
+        session: &NewSession<'_>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The live session whose token hashes to `token`: `None` when there is none, it
+    /// expired by `now`, or its user is disabled or its key revoked.
+    async fn session(
+        &self,
+        token: &SessionHash,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session (signing out); ending one that does not exist is not an error.
+    async fn end_session(&self, token: &SessionHash) -> Result<(), StoreError>;
 
     /// Makes the stored config rules match the config's `[[alert_rules]]`: a rule is
     /// identified by its content, so an unchanged rule keeps its id, a changed one is a

@@ -886,6 +886,139 @@ macro_rules! impl_store {
                 Ok(Some(key))
             }
 
+            async fn create_user(
+                &self,
+                user: &$crate::NewUser<'_>,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::User>, $crate::StoreError> {
+                let row = sqlx::query(&$crate::users::insert_user_sql())
+                    .bind(user.username.as_str())
+                    .bind(user.role.as_str())
+                    .bind(user.password_hash)
+                    .bind(now.as_millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::users::user_from_row).transpose()
+            }
+
+            async fn users(&self) -> Result<Vec<earshot_domain::User>, $crate::StoreError> {
+                let rows = sqlx::query(&$crate::users::select_users_sql())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::users::user_from_row).collect()
+            }
+
+            async fn user_credentials(
+                &self,
+                username: &earshot_domain::Username,
+            ) -> Result<Option<(earshot_domain::User, String)>, $crate::StoreError> {
+                let row = sqlx::query(&$crate::users::select_credentials_sql())
+                    .bind(username.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let hash: String = sqlx::Row::try_get(&row, 5)?;
+                Ok(Some(($crate::users::user_from_row(&row)?, hash)))
+            }
+
+            async fn set_user_disabled(
+                &self,
+                username: &earshot_domain::Username,
+                disabled: bool,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::User>, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query($crate::users::SET_USER_DISABLED)
+                    .bind(username.as_str())
+                    .bind(disabled.then(|| now.as_millis()))
+                    .execute(&mut *tx)
+                    .await?;
+                if disabled {
+                    sqlx::query($crate::users::DELETE_USER_SESSIONS)
+                        .bind(username.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let row = sqlx::query(&$crate::users::select_user_sql())
+                    .bind(username.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let user = row.as_ref().map($crate::users::user_from_row).transpose()?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn delete_user(
+                &self,
+                username: &earshot_domain::Username,
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query($crate::users::DELETE_USER_SESSIONS)
+                    .bind(username.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query($crate::users::DELETE_USER)
+                    .bind(username.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_session(
+                &self,
+                session: &$crate::NewSession<'_>,
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let (user_id, key_id) = match session.owner {
+                    earshot_domain::SessionOwner::User(id) => (Some(id.0), None),
+                    earshot_domain::SessionOwner::Key(id) => (None, Some(id.0)),
+                };
+                let mut tx = self.pool.begin().await?;
+                sqlx::query($crate::users::DELETE_EXPIRED_SESSIONS)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($crate::users::INSERT_SESSION)
+                    .bind(session.token.as_str())
+                    .bind(session.csrf_token)
+                    .bind(user_id)
+                    .bind(key_id)
+                    .bind(now.as_millis())
+                    .bind(session.expires_at.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                token: &earshot_domain::SessionHash,
+                now: earshot_domain::Timestamp,
+            ) -> Result<Option<earshot_domain::Session>, $crate::StoreError> {
+                let row = sqlx::query($crate::users::SELECT_SESSION)
+                    .bind(token.as_str())
+                    .bind(now.as_millis())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(row) => $crate::users::session_from_row(&row),
+                    None => Ok(None),
+                }
+            }
+
+            async fn end_session(
+                &self,
+                token: &earshot_domain::SessionHash,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query($crate::users::DELETE_SESSION)
+                    .bind(token.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn sync_alert_rules(
                 &self,
                 rules: &[earshot_domain::AlertRuleSpec],

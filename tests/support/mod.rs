@@ -1,6 +1,7 @@
 //! Shared pieces of the black-box tests: fresh databases on both backends, and config.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod browser;
 pub mod fault_site;
 
 use earshot_domain::{
