@@ -32,11 +32,11 @@ pub fn check_mailbox(raw: &str) -> Result<(), String> {
 pub enum NotifyError {
     #[error("the receiver answered HTTP {status}: {body}")]
     Rejected { status: u16, body: String },
-    #[error("could not reach the receiver: {0}")]
+    #[error("could not reach the receiver: {}", with_causes(.0))]
     Http(#[from] reqwest::Error),
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
-    #[error("the mail server refused it: {0}")]
+    #[error("the mail server refused it: {}", with_causes(.0))]
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("the email could not be built: {0}")]
     Email(String),
@@ -44,4 +44,16 @@ pub enum NotifyError {
     MissingAlert(i64),
     #[error("storage: {0}")]
     Store(#[from] earshot_store::StoreError),
+}
+
+/// An error and its causes on one line, for the `last_error` people read.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

@@ -18,11 +18,11 @@ pub struct Sender {
 
 impl Sender {
     /// A sender whose every attempt gives up after `timeout` (connecting included).
+    /// The one timeout is [`Sender::send`]'s, around the whole attempt, so that every
+    /// kind of channel reports it alike ([`NotifyError::Timeout`]).
     pub fn new(timeout: Duration) -> Result<Self, NotifyError> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("Earshot/", env!("CARGO_PKG_VERSION"), " (notifications)"))
-            .connect_timeout(timeout)
-            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self { client, timeout })
