@@ -491,12 +491,12 @@ impl Validator<'_> {
     }
 
     fn notifications(&self, raw: &RawNotifications) -> Result<NotificationSettings, ConfigError> {
-        let short = |key: &str, value: &Option<Spanned<String>>, default: Duration| {
-            match self.setting("notifications", key, value, |v| Some(v.to_owned()))? {
-                Some((v, origin)) => parse_short_duration(&v)
-                    .map_err(|m| self.error(origin, format!("notifications.{key}: {m}"))),
-                None => Ok(default),
-            }
+        let short = |key: &str, value: &Option<Spanned<String>>, default: Duration| match self
+            .setting("notifications", key, value, |v| Some(v.to_owned()))?
+        {
+            Some((v, origin)) => parse_short_duration(&v)
+                .map_err(|m| self.error(origin, format!("notifications.{key}: {m}"))),
+            None => Ok(default),
         };
         let defaults = RetryPolicy::DEFAULT;
         let base = short("backoff", &raw.backoff, defaults.base)?;
@@ -546,7 +546,15 @@ impl Validator<'_> {
             let allowed: &[&str] = match kind_word.as_str() {
                 "webhook" => &["url", "secret", "digest"],
                 "slack" => &["url", "digest"],
-                "email" => &["smtp_host", "smtp_port", "from", "to", "username", "password", "digest"],
+                "email" => &[
+                    "smtp_host",
+                    "smtp_port",
+                    "from",
+                    "to",
+                    "username",
+                    "password",
+                    "digest",
+                ],
                 other => {
                     return Err(self.error(
                         at(&c.kind),
@@ -584,7 +592,10 @@ impl Validator<'_> {
                     Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
                     _ => Err(self.error(
                         at(raw),
-                        format!("channel {name}: url {:?} must be an http:// or https:// URL", raw.get_ref()),
+                        format!(
+                            "channel {name}: url {:?} must be an http:// or https:// URL",
+                            raw.get_ref()
+                        ),
                     )),
                 }
             };
@@ -609,17 +620,23 @@ impl Validator<'_> {
                         return Err(missing("smtp_host"));
                     }
                     let port = match &c.smtp_port {
-                        Some(p) => u16::try_from(*p.get_ref()).ok().filter(|p| *p > 0).ok_or_else(|| {
-                            self.error(
-                                Origin::File(p.span()),
-                                format!("channel {name}: smtp_port must be from 1 to 65535"),
-                            )
-                        })?,
+                        Some(p) => u16::try_from(*p.get_ref())
+                            .ok()
+                            .filter(|p| *p > 0)
+                            .ok_or_else(|| {
+                                self.error(
+                                    Origin::File(p.span()),
+                                    format!("channel {name}: smtp_port must be from 1 to 65535"),
+                                )
+                            })?,
                         None => 25,
                     };
                     let mailbox = |raw: &Spanned<String>, key: &str| {
                         earshot_notify::check_mailbox(raw.get_ref()).map_err(|e| {
-                            self.error(at(raw), format!("channel {name}: {key} {:?}: {e}", raw.get_ref()))
+                            self.error(
+                                at(raw),
+                                format!("channel {name}: {key} {:?}: {e}", raw.get_ref()),
+                            )
                         })
                     };
                     let from = c.from.as_ref().ok_or_else(|| missing("from"))?;
@@ -641,16 +658,24 @@ impl Validator<'_> {
                         host: host.get_ref().trim().to_owned(),
                         port,
                         from: from.get_ref().trim().to_owned(),
-                        to: to.get_ref().iter().map(|t| t.get_ref().trim().to_owned()).collect(),
+                        to: to
+                            .get_ref()
+                            .iter()
+                            .map(|t| t.get_ref().trim().to_owned())
+                            .collect(),
                         username: c.username.as_ref().map(|u| u.get_ref().clone()),
-                        password: c.password.as_ref().map(|p| Secret::new(p.get_ref().clone())),
+                        password: c
+                            .password
+                            .as_ref()
+                            .map(|p| Secret::new(p.get_ref().clone())),
                     })
                 }
             };
             let digest = match &c.digest {
-                Some(d) => Some(parse_duration(d.get_ref()).map_err(|m| {
-                    self.error(at(d), format!("channel {name}: digest: {m}"))
-                })?),
+                Some(d) => Some(
+                    parse_duration(d.get_ref())
+                        .map_err(|m| self.error(at(d), format!("channel {name}: digest: {m}")))?,
+                ),
                 None => None,
             };
             out.push(Channel { name, kind, digest });
@@ -1276,31 +1301,50 @@ channels = ["pr-slack", "pr-mail"]
             !format!("{:?}", s.channels[0]).contains("0123456789abcdef"),
             "the secret is redacted in Debug"
         );
-        let names: Vec<&str> = s.alert_rules[0].channels.iter().map(|c| c.as_str()).collect();
+        let names: Vec<&str> = s.alert_rules[0]
+            .channels
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
         assert_eq!(names, ["pr-slack", "pr-mail"]);
         assert_eq!(s.notifications.retry, RetryPolicy::DEFAULT);
 
-        let line_of_error = |from: &str, to: &str| error_of(&format!("{GOOD}{}", CHANNELS.replace(from, to)));
+        let line_of_error =
+            |from: &str, to: &str| error_of(&format!("{GOOD}{}", CHANNELS.replace(from, to)));
         let first = GOOD.lines().count();
         let e = line_of_error("secret = \"0123456789abcdef-secret\"\n", "");
         assert!(
-            e.contains(&format!("line {}: channel ops-hook: a webhook channel needs secret", first + 3)),
+            e.contains(&format!(
+                "line {}: channel ops-hook: a webhook channel needs secret",
+                first + 3
+            )),
             "{e}"
         );
         let e = line_of_error("digest = \"15m\"", "digest = \"15m\"\nsmtp_host = \"x\"");
         assert!(e.contains("a slack channel takes no smtp_host"), "{e}");
         let e = line_of_error("kind = \"slack\"", "kind = \"pager\"");
-        assert!(e.contains("kind \"pager\" must be webhook, slack or email"), "{e}");
-        let e = line_of_error("url = \"https://hooks.slack.test/T0/B0/x\"", "url = \"ftp://x\"");
+        assert!(
+            e.contains("kind \"pager\" must be webhook, slack or email"),
+            "{e}"
+        );
+        let e = line_of_error(
+            "url = \"https://hooks.slack.test/T0/B0/x\"",
+            "url = \"ftp://x\"",
+        );
         assert!(e.contains("must be an http:// or https:// URL"), "{e}");
         let e = line_of_error("to = [\"pr@acme.test\"]", "to = [\"not an address\"]");
         assert!(e.contains("channel pr-mail: to \"not an address\""), "{e}");
-        let e = line_of_error("channels = [\"pr-slack\", \"pr-mail\"]", "channels = [\"pr-sms\"]");
+        let e = line_of_error(
+            "channels = [\"pr-slack\", \"pr-mail\"]",
+            "channels = [\"pr-sms\"]",
+        );
         assert!(
             e.contains("alert rule names channel pr-sms, which no [[channels]] entry defines"),
             "{e}"
         );
-        let e = error_of(&format!("{GOOD}{CHANNELS}\n[notifications]\nbackoff = \"2m\"\nmax_backoff = \"1m\"\n"));
+        let e = error_of(&format!(
+            "{GOOD}{CHANNELS}\n[notifications]\nbackoff = \"2m\"\nmax_backoff = \"1m\"\n"
+        ));
         assert!(e.contains("max_backoff must not be shorter"), "{e}");
     }
 

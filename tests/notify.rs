@@ -173,7 +173,11 @@ async fn configure(store: &dyn Store, channels: &[&str]) {
     store
         .sync_config(
             &[acme()],
-            &[feed_source("forum", "https://forum.test/feed", Duration::from_secs(60))],
+            &[feed_source(
+                "forum",
+                "https://forum.test/feed",
+                Duration::from_secs(60),
+            )],
             t0,
         )
         .await
@@ -193,7 +197,14 @@ async fn configure(store: &dyn Store, channels: &[&str]) {
 async fn open_alerts(store: &dyn Store, tag: &str, n: usize) {
     let now = Timestamp::now();
     let found: Vec<_> = (0..n)
-        .map(|i| found("acme", &format!("{tag}{i}"), &format!("Acme broke {tag}{i}"), Some(now)))
+        .map(|i| {
+            found(
+                "acme",
+                &format!("{tag}{i}"),
+                &format!("Acme broke {tag}{i}"),
+                Some(now),
+            )
+        })
         .collect();
     crawl(store, "forum", found, now).await;
     let neg = scored([0.95, 0.03, 0.02], None, "en", "m@1");
@@ -296,17 +307,25 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     configure(store.as_ref(), &["ops-hook", "pr-slack"]).await;
     open_alerts(store.as_ref(), "w", 3).await;
     let queued = rows(store.as_ref(), "ops-hook").await;
-    assert_eq!(queued.len(), 3, "one row per alert and channel, in the alert's transaction");
-    assert!(queued.iter().all(|n| n.status == NotificationStatus::Pending));
+    assert_eq!(
+        queued.len(),
+        3,
+        "one row per alert and channel, in the alert's transaction"
+    );
+    assert!(queued
+        .iter()
+        .all(|n| n.status == NotificationStatus::Pending));
 
     let running = Running::start(
         store.clone(),
         vec![webhook("ops-hook", &hook), slack("pr-slack", &chat)],
         options("w1"),
     );
-    until(Duration::from_secs(10), "3 webhooks and 3 Slack posts", || {
-        hook.accepted().len() == 3 && chat.accepted().len() == 3
-    })
+    until(
+        Duration::from_secs(10),
+        "3 webhooks and 3 Slack posts",
+        || hook.accepted().len() == 3 && chat.accepted().len() == 3,
+    )
     .await;
     running.stop().await;
 
@@ -315,12 +334,18 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
         assert!(signature_ok(&headers, &body), "the signature verifies");
         let json: Value = serde_json::from_slice(&body).unwrap();
         let key = headers["idempotency-key"].to_str().unwrap();
-        assert_eq!(json["idempotency_key"], key, "the key is in header and body");
+        assert_eq!(
+            json["idempotency_key"], key,
+            "the key is in header and body"
+        );
         assert_eq!(json["digest"], false);
         let alert = &json["alerts"][0];
         assert_eq!(alert["brand"], "acme");
         assert_eq!(alert["severity"], "high");
-        assert!(alert["snippet"].as_str().unwrap().starts_with("Acme broke w"));
+        assert!(alert["snippet"]
+            .as_str()
+            .unwrap()
+            .starts_with("Acme broke w"));
         alert_ids.push(alert["id"].as_i64().unwrap());
     }
     alert_ids.sort_unstable();
@@ -328,26 +353,37 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     assert_eq!(alert_ids.len(), 3, "each alert told once");
     let mut tampered = hook.accepted()[0].clone();
     tampered.1 = Bytes::from(tampered.1.to_vec().into_iter().rev().collect::<Vec<u8>>());
-    assert!(!signature_ok(&tampered.0, &tampered.1), "a changed body fails");
+    assert!(
+        !signature_ok(&tampered.0, &tampered.1),
+        "a changed body fails"
+    );
 
     for (headers, body, _) in chat.accepted() {
         let json: Value = serde_json::from_slice(&body).unwrap();
         let text = json["text"].as_str().unwrap();
-        assert!(text.starts_with("[Earshot] high alert for acme on forum"), "{text}");
+        assert!(
+            text.starts_with("[Earshot] high alert for acme on forum"),
+            "{text}"
+        );
         assert!(text.contains("https://forum.test/w"), "{text}");
         assert!(headers.contains_key("idempotency-key"));
     }
     for channel in ["ops-hook", "pr-slack"] {
         let done = rows(store.as_ref(), channel).await;
-        assert!(done
-            .iter()
-            .all(|n| n.status == NotificationStatus::Sent && n.attempts == 1 && n.sent_at.is_some()));
+        assert!(done.iter().all(|n| n.status == NotificationStatus::Sent
+            && n.attempts == 1
+            && n.sent_at.is_some()));
     }
 
     // The API shows it to the PR team, filtered, and not to marketing.
-    let (_, pr) = issue_key(store.as_ref(), &KeyName::parse("pr").unwrap(), Role::Pr, Timestamp::now())
-        .await
-        .unwrap();
+    let (_, pr) = issue_key(
+        store.as_ref(),
+        &KeyName::parse("pr").unwrap(),
+        Role::Pr,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let (_, mk) = issue_key(
         store.as_ref(),
         &KeyName::parse("mk").unwrap(),
@@ -367,7 +403,10 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     assert_eq!(page["items"][0]["status"], "sent");
     assert!(page["next_cursor"].is_string());
     let (status, page) = api.get("/api/v1/notifications?status=failed").await;
-    assert_eq!((status.as_u16(), page["items"].as_array().unwrap().len()), (200, 0));
+    assert_eq!(
+        (status.as_u16(), page["items"].as_array().unwrap().len()),
+        (200, 0)
+    );
     let (status, _) = api.get("/api/v1/notifications?status=lost").await;
     assert_eq!(status, 400);
     let (status, _) = api.with_key(mk.expose()).get("/api/v1/notifications").await;
@@ -408,7 +447,10 @@ async fn failing_channels_back_off_and_give_up_without_delaying_the_others(db: T
     open_alerts(store.as_ref(), "f", 1).await;
 
     // The good channel hears at once, whatever the others do.
-    until(Duration::from_secs(5), "the good channel", || good.accepted().len() == 1).await;
+    until(Duration::from_secs(5), "the good channel", || {
+        good.accepted().len() == 1
+    })
+    .await;
     let delay = good.accepted()[0].2.duration_since(opened);
     assert!(
         delay < Duration::from_millis(1500),
@@ -441,8 +483,7 @@ async fn failing_channels_back_off_and_give_up_without_delaying_the_others(db: T
 
 #[tokio::test]
 async fn failing_channels_back_off_and_give_up_without_delaying_the_others_on_sqlite() {
-    failing_channels_back_off_and_give_up_without_delaying_the_others(TestDb::sqlite().await)
-        .await;
+    failing_channels_back_off_and_give_up_without_delaying_the_others(TestDb::sqlite().await).await;
 }
 
 #[tokio::test]
@@ -459,7 +500,10 @@ async fn a_restart_neither_loses_nor_repeats_a_notification(db: TestDb) {
 
     open_alerts(store.as_ref(), "r", 3).await;
     let first = Running::start(store.clone(), channels(), options("first"));
-    until(Duration::from_secs(10), "the first three", || hook.accepted().len() == 3).await;
+    until(Duration::from_secs(10), "the first three", || {
+        hook.accepted().len() == 3
+    })
+    .await;
     first.stop().await;
 
     // While nothing runs, two more alerts open, and a worker that claims a third batch
@@ -479,7 +523,10 @@ async fn a_restart_neither_loses_nor_repeats_a_notification(db: TestDb) {
     assert_eq!(dead.len(), 1, "the oldest unsent row");
 
     let second = Running::start(store.clone(), channels(), options("second"));
-    until(Duration::from_secs(10), "the other three", || hook.accepted().len() == 6).await;
+    until(Duration::from_secs(10), "the other three", || {
+        hook.accepted().len() == 6
+    })
+    .await;
     // Give the new loop time to (wrongly) send anything again.
     tokio::time::sleep(Duration::from_millis(300)).await;
     second.stop().await;
@@ -526,7 +573,10 @@ async fn two_workers_on_one_postgres_send_each_notification_once() {
     b.batch = 5;
     let one = Running::start(store.clone(), vec![webhook("ops-hook", &hook)], a);
     let two = Running::start(store.clone(), vec![webhook("ops-hook", &hook)], b);
-    until(Duration::from_secs(20), "40 notifications", || hook.accepted().len() >= 40).await;
+    until(Duration::from_secs(20), "40 notifications", || {
+        hook.accepted().len() >= 40
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     one.stop().await;
     two.stop().await;
@@ -548,18 +598,31 @@ async fn a_digest_channel_sends_at_most_one_message_per_window() {
 
     open_alerts(store.as_ref(), "d", 3).await;
     let running = Running::start(store.clone(), vec![channel], options("w"));
-    until(Duration::from_secs(5), "the first digest", || hook.accepted().len() == 1).await;
+    until(Duration::from_secs(5), "the first digest", || {
+        hook.accepted().len() == 1
+    })
+    .await;
     let first: Value = serde_json::from_slice(&hook.accepted()[0].1).unwrap();
     assert_eq!(first["digest"], true);
-    assert_eq!(first["alerts"].as_array().unwrap().len(), 3, "three alerts, one message");
+    assert_eq!(
+        first["alerts"].as_array().unwrap().len(),
+        3,
+        "three alerts, one message"
+    );
     let sent_at = hook.accepted()[0].2;
 
     open_alerts(store.as_ref(), "e", 2).await;
-    until(Duration::from_secs(5), "the second digest", || hook.accepted().len() == 2).await;
+    until(Duration::from_secs(5), "the second digest", || {
+        hook.accepted().len() == 2
+    })
+    .await;
     let second: Value = serde_json::from_slice(&hook.accepted()[1].1).unwrap();
     assert_eq!(second["alerts"].as_array().unwrap().len(), 2);
     let gap = hook.accepted()[1].2.duration_since(sent_at);
-    assert!(gap >= window - Duration::from_millis(50), "the window held: {gap:?}");
+    assert!(
+        gap >= window - Duration::from_millis(50),
+        "the window held: {gap:?}"
+    );
     running.stop().await;
     assert!(signature_ok(&hook.accepted()[1].0, &hook.accepted()[1].1));
     db.cleanup().await;
@@ -616,8 +679,14 @@ async fn email_goes_out_over_smtp_with_the_key_as_message_id() {
             .expect("start aiosmtpd"),
     );
     let start = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "aiosmtpd did not start");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "aiosmtpd did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -659,12 +728,11 @@ async fn email_goes_out_over_smtp_with_the_key_as_message_id() {
     let ids = rows(store.as_ref(), "pr-mail").await;
     for n in &ids {
         let id = format!("Message-ID: <{}@earshot>", n.idempotency_key());
-        assert!(
-            mails.iter().any(|m| m.contains(&id)),
-            "{id} in {mails:#?}"
-        );
+        assert!(mails.iter().any(|m| m.contains(&id)), "{id} in {mails:#?}");
     }
-    assert!(mails.iter().all(|m| m.contains("Subject: [Earshot] high alert for acme on forum")));
+    assert!(mails
+        .iter()
+        .all(|m| m.contains("Subject: [Earshot] high alert for acme on forum")));
     assert!(mails.iter().all(|m| m.contains("To: pr@acme.test")));
     db.cleanup().await;
 }

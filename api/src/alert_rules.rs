@@ -159,7 +159,10 @@ fn spec(raw: RawRule, known: &[ChannelName]) -> Result<AlertRuleSpec, ApiError> 
         parsed(raw.sources.as_deref(), SourceName::parse)?,
         parsed(raw.languages.as_deref(), LanguageCode::parse)?,
     )?
-    .with_channels(channels(raw.channels.as_deref().unwrap_or_default(), known)?))
+    .with_channels(channels(
+        raw.channels.as_deref().unwrap_or_default(),
+        known,
+    )?))
 }
 
 /// A rule's channels as sent: each must be one the config defines (`[[channels]]`).

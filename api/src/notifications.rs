@@ -44,9 +44,10 @@ fn parse(raw: RawQuery) -> Result<NotificationQuery, ApiError> {
         .alert
         .as_deref()
         .map(|a| {
-            a.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                ApiError::BadRequest(format!("alert {a:?} must be an alert id"))
-            })
+            a.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| ApiError::BadRequest(format!("alert {a:?} must be an alert id")))
         })
         .transpose()?;
     Ok(NotificationQuery {

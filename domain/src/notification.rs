@@ -169,7 +169,11 @@ mod tests {
             max_delay: Duration::from_secs(25),
         };
         let now = Timestamp::from_millis(1_000_000);
-        let wait = |n| policy.retry_at(n, now).map(|t| t.as_millis() - now.as_millis());
+        let wait = |n| {
+            policy
+                .retry_at(n, now)
+                .map(|t| t.as_millis() - now.as_millis())
+        };
         assert_eq!(wait(1), Some(10_000));
         assert_eq!(wait(2), Some(20_000));
         assert_eq!(wait(3), Some(25_000), "capped at max_delay");
@@ -180,7 +184,8 @@ mod tests {
             ..RetryPolicy::DEFAULT
         };
         assert_eq!(
-            long.retry_at(60, now).map(|t| t.as_millis() - now.as_millis()),
+            long.retry_at(60, now)
+                .map(|t| t.as_millis() - now.as_millis()),
             Some(3_600_000),
             "a huge attempt count does not overflow"
         );

@@ -12,7 +12,9 @@
 
 use crate::send::Sender;
 use crate::{Channel, NotifyError};
-use earshot_domain::{idempotency_key, Alert, Notification, NotificationId, RetryPolicy, Timestamp};
+use earshot_domain::{
+    idempotency_key, Alert, Notification, NotificationId, RetryPolicy, Timestamp,
+};
 use earshot_store::{Delivery, NotificationClaim, Store};
 use std::future::Future;
 use std::sync::Arc;
@@ -200,7 +202,12 @@ impl Notifier {
             },
         };
         if let Delivery::Failed { error, retry_at } = &outcome {
-            tracing::warn!(attempt, error, given_up = retry_at.is_none(), "notification not delivered");
+            tracing::warn!(
+                attempt,
+                error,
+                given_up = retry_at.is_none(),
+                "notification not delivered"
+            );
         }
         let worker = &self.options.worker;
         if let Err(e) = self

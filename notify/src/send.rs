@@ -22,7 +22,11 @@ impl Sender {
     /// kind of channel reports it alike ([`NotifyError::Timeout`]).
     pub fn new(timeout: Duration) -> Result<Self, NotifyError> {
         let client = reqwest::Client::builder()
-            .user_agent(concat!("Earshot/", env!("CARGO_PKG_VERSION"), " (notifications)"))
+            .user_agent(concat!(
+                "Earshot/",
+                env!("CARGO_PKG_VERSION"),
+                " (notifications)"
+            ))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self { client, timeout })
@@ -42,12 +46,9 @@ impl Sender {
         let attempt = async {
             match &channel.kind {
                 ChannelKind::Webhook { url, secret } => {
-                    let body = serde_json::to_vec(&message::webhook_body(
-                        alerts,
-                        idempotency_key,
-                        digest,
-                    ))
-                    .unwrap_or_default();
+                    let body =
+                        serde_json::to_vec(&message::webhook_body(alerts, idempotency_key, digest))
+                            .unwrap_or_default();
                     let signature = message::signature(secret.expose(), &body);
                     let request = self
                         .client
@@ -64,9 +65,7 @@ impl Sender {
                         .json(&message::slack_body(alerts));
                     self.post(request, idempotency_key).await
                 }
-                ChannelKind::Email(target) => {
-                    self.email(target, alerts, idempotency_key).await
-                }
+                ChannelKind::Email(target) => self.email(target, alerts, idempotency_key).await,
             }
         };
         tokio::time::timeout(self.timeout, attempt)
@@ -126,10 +125,11 @@ impl Sender {
                 .port(target.port)
                 .timeout(Some(self.timeout));
         if let (Some(user), Some(password)) = (&target.username, &target.password) {
-            transport = transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                user.clone(),
-                password.expose().to_owned(),
-            ));
+            transport =
+                transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    user.clone(),
+                    password.expose().to_owned(),
+                ));
         }
         transport.build().send(email).await?;
         Ok(())

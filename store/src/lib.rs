@@ -26,11 +26,10 @@ mod sqlite;
 use async_trait::async_trait;
 use earshot_domain::{
     Actor, Alert, AlertEvent, AlertId, AlertRule, AlertRuleId, AlertRuleSpec, AlertStatus, ApiKey,
-    ApiKeyId, Assignee, Brand, BrandSlug, ChannelName, Excerpt, InvalidReviewAction, InvalidTransition, KeyHash,
-    KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note, Notification,
-    NotificationId, NotificationStatus, Origin, Review, ReviewId,
-    ReviewStatus, Role, Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp,
-    Transition,
+    ApiKeyId, Assignee, Brand, BrandSlug, ChannelName, Excerpt, InvalidReviewAction,
+    InvalidTransition, KeyHash, KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note,
+    Notification, NotificationId, NotificationStatus, Origin, Review, ReviewId, ReviewStatus, Role,
+    Sentiment, Severity, Source, SourceId, SourceName, SourceState, Timestamp, Transition,
 };
 use std::sync::Arc;
 use std::time::Duration;
