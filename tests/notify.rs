@@ -352,7 +352,7 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     alert_ids.dedup();
     assert_eq!(alert_ids.len(), 3, "each alert told once");
     let mut tampered = hook.accepted()[0].clone();
-    tampered.1 = Bytes::from(tampered.1.to_vec().into_iter().rev().collect::<Vec<u8>>());
+    tampered.1 = Bytes::from(tampered.1.iter().copied().rev().collect::<Vec<u8>>());
     assert!(
         !signature_ok(&tampered.0, &tampered.1),
         "a changed body fails"
@@ -392,7 +392,10 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     )
     .await
     .unwrap();
-    let base = support::serve_api(AppState::new(store.clone())).await;
+    let base = support::serve_api(
+        AppState::new(store.clone()).with_channels(vec![name("ops-hook"), name("pr-slack")]),
+    )
+    .await;
     let api = ApiClient::new(&base, pr.expose());
     let (status, page) = api
         .get("/api/v1/notifications?status=sent&channel=pr-slack&limit=2")
@@ -411,6 +414,43 @@ async fn webhooks_and_slack_get_one_signed_message_per_alert(db: TestDb) {
     assert_eq!(status, 400);
     let (status, _) = api.with_key(mk.expose()).get("/api/v1/notifications").await;
     assert_eq!(status, 403);
+
+    // Rules made through the API name configured channels only.
+    let (_, admin) = issue_key(
+        store.as_ref(),
+        &KeyName::parse("admin").unwrap(),
+        Role::Admin,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let admin = api.with_key(admin.expose());
+    let rule = |channels: Value| serde_json::json!({"brand": "acme", "channels": channels});
+    let (status, body) = admin
+        .post("/api/v1/alert-rules", rule(serde_json::json!(["pr-sms"])))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("channel pr-sms is not defined"));
+    let (status, made) = admin
+        .post(
+            "/api/v1/alert-rules",
+            rule(serde_json::json!(["pr-slack", "pr-slack"])),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["channels"], serde_json::json!(["pr-slack"]));
+    let (status, changed) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/alert-rules/{}", made["id"]),
+            Some(serde_json::json!({"channels": []})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["channels"], serde_json::json!([]));
     db.cleanup().await;
 }
 
