@@ -201,6 +201,7 @@ struct RawChannel {
     to: Option<Spanned<Vec<Spanned<String>>>>,
     username: Option<Spanned<String>>,
     password: Option<Spanned<String>>,
+    starttls: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -553,6 +554,7 @@ impl Validator<'_> {
                     "to",
                     "username",
                     "password",
+                    "starttls",
                     "digest",
                 ],
                 other => {
@@ -562,7 +564,7 @@ impl Validator<'_> {
                     ))
                 }
             };
-            let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
+            let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
                 ("url", c.url.as_ref().map(|s| s.span())),
                 ("secret", c.secret.as_ref().map(|s| s.span())),
                 ("smtp_host", c.smtp_host.as_ref().map(|s| s.span())),
@@ -571,6 +573,7 @@ impl Validator<'_> {
                 ("to", c.to.as_ref().map(|s| s.span())),
                 ("username", c.username.as_ref().map(|s| s.span())),
                 ("password", c.password.as_ref().map(|s| s.span())),
+                ("starttls", c.starttls.as_ref().map(|s| s.span())),
             ];
             for (key, span) in present {
                 if let (Some(span), false) = (span, allowed.contains(&key)) {
@@ -668,6 +671,7 @@ impl Validator<'_> {
                             .password
                             .as_ref()
                             .map(|p| Secret::new(p.get_ref().clone())),
+                        starttls: c.starttls.as_ref().is_some_and(|t| *t.get_ref()),
                     })
                 }
             };
@@ -1283,6 +1287,7 @@ name = "pr-mail"
 kind = "email"
 smtp_host = "127.0.0.1"
 smtp_port = 2525
+starttls = true
 from = "Earshot <earshot@acme.test>"
 to = ["pr@acme.test"]
 
@@ -1297,6 +1302,9 @@ channels = ["pr-slack", "pr-mail"]
         let s = parse(path, &format!("{GOOD}{CHANNELS}"), env(&[])).unwrap();
         assert_eq!(s.channels.len(), 3);
         assert_eq!(s.channels[1].digest, Some(Duration::from_secs(900)));
+        assert!(
+            matches!(&s.channels[2].kind, ChannelKind::Email(t) if t.starttls && t.port == 2525)
+        );
         assert!(
             !format!("{:?}", s.channels[0]).contains("0123456789abcdef"),
             "the secret is redacted in Debug"

@@ -743,6 +743,7 @@ async fn email_goes_out_over_smtp_with_the_key_as_message_id() {
             to: vec!["pr@acme.test".into()],
             username: None,
             password: None,
+            starttls: false,
         }),
         digest: None,
     };

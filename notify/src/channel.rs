@@ -72,4 +72,7 @@ pub struct SmtpTarget {
     /// Log in with this user name and password, when set.
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// Upgrade the connection with STARTTLS before anything else is said, and refuse to
+    /// send if the server cannot; `false` speaks plain SMTP (a relay on the same host).
+    pub starttls: bool,
 }

@@ -120,10 +120,12 @@ impl Sender {
         let email = builder
             .body(message::text(alerts))
             .map_err(|e| NotifyError::Email(e.to_string()))?;
-        let mut transport =
+        let builder = if target.starttls {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(target.host.as_str())?
+        } else {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(target.host.as_str())
-                .port(target.port)
-                .timeout(Some(self.timeout));
+        };
+        let mut transport = builder.port(target.port).timeout(Some(self.timeout));
         if let (Some(user), Some(password)) = (&target.username, &target.password) {
             transport =
                 transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
