@@ -736,7 +736,9 @@ async fn serve_notifies_a_webhook_of_a_new_alert() {
     let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
         <item><guid>n1</guid><title>Acme kettle is a disaster</title><description>My Acme kettle broke after two days and leaked boiling water everywhere. Terrible, dangerous product, and support never answered. Avoid Acme.</description></item>
         </channel></rss>"#;
-    let got: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    /// What the webhook got: each request's signature header and body.
+    type Received = Arc<Mutex<Vec<(Option<String>, String)>>>;
+    let got: Received = Arc::default();
     let app = axum::Router::new()
         .route("/feed.xml", axum::routing::get(move || async move { feed }))
         .route(
