@@ -2,19 +2,22 @@
 # Installs what Earshot's build and tests need on a fresh Debian machine. With
 # --with-postgres it also starts Postgres for the tests; with --with-browser it installs
 # the browser test's Chromium, Node and playwright-core; with --with-schemathesis it
-# installs the pinned schemathesis in a venv of its own. Safe to run again: each step
-# checks first.
+# installs the pinned schemathesis in a venv of its own; with --with-smtp it installs the
+# pinned aiosmtpd (the notification test's mail sink) in a venv of its own. Safe to run
+# again: each step checks first.
 set -euo pipefail
 
 with_postgres=no
 with_browser=no
 with_schemathesis=no
+with_smtp=no
 for arg in "$@"; do
     case "$arg" in
         --with-postgres) with_postgres=yes ;;
         --with-browser) with_browser=yes ;;
         --with-schemathesis) with_schemathesis=yes ;;
-        *) echo "usage: $0 [--with-postgres] [--with-browser] [--with-schemathesis]" >&2; exit 2 ;;
+        --with-smtp) with_smtp=yes ;;
+        *) echo "usage: $0 [--with-postgres] [--with-browser] [--with-schemathesis] [--with-smtp]" >&2; exit 2 ;;
     esac
 done
 
@@ -95,5 +98,22 @@ if [ "$with_schemathesis" = yes ] && [ "${EARSHOT_SKIP_SCHEMATHESIS:-}" != "1" ]
         echo "==> installing schemathesis $SCHEMATHESIS_VERSION in $venv"
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    fi
+fi
+
+# The notification test's SMTP sink (tests/notify.rs): aiosmtpd from PyPI at a pinned
+# version, in a venv of its own.
+AIOSMTPD_VERSION=1.4.6
+if [ "$with_smtp" = yes ]; then
+    venv="${EARSHOT_SMTP_VENV:-$HOME/.cache/earshot/smtp-venv}"
+    if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" >/dev/null 2>&1; then
+        if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            echo "==> installing python3-venv (for aiosmtpd)"
+            $(need_root) apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $(need_root) apt-get install -y -qq python3 python3-venv
+        fi
+        echo "==> installing aiosmtpd $AIOSMTPD_VERSION in $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
     fi
 fi

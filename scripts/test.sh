@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --with-postgres --with-browser --with-schemathesis
+scripts/setup.sh --with-postgres --with-browser --with-schemathesis --with-smtp
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # The real default sentiment model (built once, then cached under ~/.cache/earshot/models).

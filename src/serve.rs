@@ -1,11 +1,12 @@
-//! `earshot serve`: the scheduler, the sentiment worker, the spike watch and the HTTP API in
-//! one process, until Ctrl-C/SIGTERM.
+//! `earshot serve`: the scheduler, the sentiment worker, the spike watch, the notification
+//! loop and the HTTP API in one process, until Ctrl-C/SIGTERM.
 
 use crate::settings::Settings;
 use crate::{app, classify, spike_watch};
 use anyhow::Context;
 use earshot_api::{AppState, ModelProbe};
 use earshot_crawler::crawl::Crawler;
+use earshot_notify::{Notifier, NotifierOptions};
 use earshot_sentiment::worker::Worker;
 use earshot_store::Store;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ pub async fn run_until_shutdown(
         .with_recorded_metrics(Arc::new(move || metrics.render()));
     let api = tokio::spawn(earshot_api::serve(
         listener,
-        state,
+        state.with_channels(settings.channels.iter().map(|c| c.name.clone()).collect()),
         stopped(stop_rx.clone()),
     ));
     let (concurrency, tick) = (settings.crawler.concurrency, settings.crawler.tick);
@@ -80,10 +81,20 @@ pub async fn run_until_shutdown(
         let (store, rule, every) = (store.clone(), settings.spikes.rule, settings.spikes.every);
         tokio::spawn(async move { spike_watch::run(store, rule, every, stopped(rx)).await })
     });
+    let notifier = if settings.channels.is_empty() {
+        None
+    } else {
+        let notifier = notifier(settings, store.clone())?;
+        let rx = stop_rx.clone();
+        Some(tokio::spawn(async move { notifier.run(stopped(rx)).await }))
+    };
     shutdown.await;
     tracing::info!("shutting down: finishing crawls and requests in flight");
     let _ = stop_tx.send(true);
     scheduler.await.context("the scheduler task failed")?;
+    if let Some(notifier) = notifier {
+        notifier.await.context("the notification loop failed")?;
+    }
     if let Some(classifier) = classifier {
         classifier.await.context("the sentiment worker failed")?;
     }
@@ -94,4 +105,19 @@ pub async fn run_until_shutdown(
         .context("the API task failed")?
         .context("the API server failed")?;
     Ok(())
+}
+
+/// The loop that delivers queued notifications to the configured channels.
+pub fn notifier(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Notifier> {
+    let n = &settings.notifications;
+    let options = NotifierOptions {
+        worker: format!("{}/notify", app::worker_name()),
+        tick: n.tick,
+        timeout: n.timeout,
+        concurrency: n.concurrency,
+        retry: n.retry,
+        ..NotifierOptions::default()
+    };
+    Notifier::new(store, settings.channels.clone(), options)
+        .context("starting the notification loop")
 }

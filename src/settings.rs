@@ -5,9 +5,10 @@
 use earshot_crawler::fetch::FetchLimits;
 use earshot_crawler::politeness::PolitenessLimits;
 use earshot_domain::{
-    AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, LanguageCode, Recipe, Source,
-    SourceKind, SourceName, SourceUrl, SpikeRule, Threshold, UnhealthyAfter,
+    AlertRuleSpec, AutoApprove, Brand, BrandSlug, BrandTerm, ChannelName, LanguageCode, Recipe,
+    RetryPolicy, Source, SourceKind, SourceName, SourceUrl, SpikeRule, Threshold, UnhealthyAfter,
 };
+use earshot_notify::{Channel, ChannelKind, Secret, SmtpTarget};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,11 +28,15 @@ pub struct Settings {
     pub sentiment: SentimentSettings,
     pub brands: Vec<Brand>,
     pub sources: Vec<Source>,
-    /// `[[alert_rules]]`: each names a brand and a source above.
+    /// `[[alert_rules]]`: each names a brand and a source above, and channels below.
     pub alert_rules: Vec<AlertRuleSpec>,
     pub spikes: SpikeSettings,
     /// `[log]`: how logs are written to stderr.
     pub log: LogSettings,
+    /// `[[channels]]`: where notifications of new alerts go.
+    pub channels: Vec<Channel>,
+    /// `[notifications]`: how the outbox is delivered.
+    pub notifications: NotificationSettings,
 }
 
 /// How logs are written: always to stderr, as text or as one JSON object per line.
@@ -107,6 +112,19 @@ pub struct SpikeSettings {
     pub rule: SpikeRule,
     /// How often `serve` checks every brand (`every`, default `1m`).
     pub every: Duration,
+}
+
+/// How notifications are delivered (`[notifications]`).
+#[derive(Debug, Clone)]
+pub struct NotificationSettings {
+    /// How often each channel looks for due notifications.
+    pub tick: Duration,
+    /// How long one send may take.
+    pub timeout: Duration,
+    /// Messages in flight at once per channel.
+    pub concurrency: usize,
+    /// Attempts and backoff before a notification is given up on.
+    pub retry: RetryPolicy,
 }
 
 /// How crawls run.
@@ -232,6 +250,9 @@ struct RawConfig {
     #[serde(default)]
     spikes: RawSpikes,
     log: RawLog,
+    channels: Vec<RawChannel>,
+    #[serde(default)]
+    notifications: RawNotifications,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -249,6 +270,38 @@ struct RawSpikes {
 struct RawLog {
     format: Option<Spanned<String>>,
     level: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNotifications {
+    tick: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    max_attempts: Option<Spanned<i64>>,
+    backoff: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+}
+
+/// `[[channels]]`: `kind` decides which of the other keys it takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    /// webhook and slack.
+    url: Option<Spanned<String>>,
+    /// webhook: the HMAC-SHA256 key.
+    secret: Option<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    /// email.
+    smtp_host: Option<Spanned<String>>,
+    smtp_port: Option<Spanned<i64>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<Vec<Spanned<String>>>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    starttls: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -331,6 +384,7 @@ struct RawAlertRule {
     threshold: Option<Spanned<f64>>,
     sources: Option<Spanned<Vec<Spanned<String>>>>,
     languages: Option<Spanned<Vec<Spanned<String>>>>,
+    channels: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// Where a value came from, for error messages.
@@ -534,7 +588,9 @@ impl Validator<'_> {
         let sentiment = self.sentiment(&raw.sentiment)?;
         let brands = self.brands(raw.brands)?;
         let sources = self.sources(raw.sources)?;
-        let alert_rules = self.alert_rules(raw.alert_rules, &brands, &sources)?;
+        let channels = self.channels(raw.channels)?;
+        let alert_rules = self.alert_rules(raw.alert_rules, &brands, &sources, &channels)?;
+        let notifications = self.notifications(&raw.notifications)?;
         let spikes = self.spikes(&raw.spikes)?;
         Ok(Settings {
             path: self.path.to_owned(),
@@ -547,7 +603,205 @@ impl Validator<'_> {
             alert_rules,
             spikes,
             log,
+            channels,
+            notifications,
         })
+    }
+
+    fn notifications(&self, raw: &RawNotifications) -> Result<NotificationSettings, ConfigError> {
+        let short = |key: &str, value: &Option<Spanned<String>>, default: Duration| match self
+            .setting("notifications", key, value, |v| Some(v.to_owned()))?
+        {
+            Some((v, origin)) => parse_short_duration(&v)
+                .map_err(|m| self.error(origin, format!("notifications.{key}: {m}"))),
+            None => Ok(default),
+        };
+        let defaults = RetryPolicy::DEFAULT;
+        let base = short("backoff", &raw.backoff, defaults.base)?;
+        let max_delay = short("max_backoff", &raw.max_backoff, defaults.max_delay)?;
+        if max_delay < base {
+            let at = raw.max_backoff.as_ref().or(raw.backoff.as_ref());
+            return Err(self.error(
+                at.map_or(Origin::Env("EARSHOT__NOTIFICATIONS__MAX_BACKOFF"), |s| {
+                    Origin::File(s.span())
+                }),
+                "notifications.max_backoff must not be shorter than notifications.backoff",
+            ));
+        }
+        Ok(NotificationSettings {
+            tick: short("tick", &raw.tick, Duration::from_secs(2))?,
+            timeout: short("timeout", &raw.timeout, Duration::from_secs(10))?,
+            concurrency: self.bounded("notifications", "concurrency", &raw.concurrency, 1, 64, 4)?
+                as usize,
+            retry: RetryPolicy {
+                max_attempts: self.bounded(
+                    "notifications",
+                    "max_attempts",
+                    &raw.max_attempts,
+                    1,
+                    100,
+                    i64::from(defaults.max_attempts),
+                )? as u32,
+                base,
+                max_delay,
+            },
+        })
+    }
+
+    /// Channels: each kind takes its own keys, and refuses the others', so a webhook
+    /// without its secret or a Slack channel with an SMTP host is caught at start-up.
+    fn channels(&self, raw: Vec<RawChannel>) -> Result<Vec<Channel>, ConfigError> {
+        let mut out: Vec<Channel> = Vec::new();
+        for c in raw {
+            let at = |s: &Spanned<String>| Origin::File(s.span());
+            let name =
+                ChannelName::parse(c.name.get_ref()).map_err(|e| self.error(at(&c.name), e.0))?;
+            if out.iter().any(|o| o.name == name) {
+                return Err(self.error(at(&c.name), format!("channel {name} is defined twice")));
+            }
+            let kind_word = c.kind.get_ref().trim().to_ascii_lowercase();
+            let article = if kind_word == "email" { "an" } else { "a" };
+            let allowed: &[&str] = match kind_word.as_str() {
+                "webhook" => &["url", "secret", "digest"],
+                "slack" => &["url", "digest"],
+                "email" => &[
+                    "smtp_host",
+                    "smtp_port",
+                    "from",
+                    "to",
+                    "username",
+                    "password",
+                    "starttls",
+                    "digest",
+                ],
+                other => {
+                    return Err(self.error(
+                        at(&c.kind),
+                        format!("channel {name}: kind {other:?} must be webhook, slack or email"),
+                    ))
+                }
+            };
+            let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
+                ("url", c.url.as_ref().map(|s| s.span())),
+                ("secret", c.secret.as_ref().map(|s| s.span())),
+                ("smtp_host", c.smtp_host.as_ref().map(|s| s.span())),
+                ("smtp_port", c.smtp_port.as_ref().map(|s| s.span())),
+                ("from", c.from.as_ref().map(|s| s.span())),
+                ("to", c.to.as_ref().map(|s| s.span())),
+                ("username", c.username.as_ref().map(|s| s.span())),
+                ("password", c.password.as_ref().map(|s| s.span())),
+                ("starttls", c.starttls.as_ref().map(|s| s.span())),
+            ];
+            for (key, span) in present {
+                if let (Some(span), false) = (span, allowed.contains(&key)) {
+                    return Err(self.error(
+                        Origin::File(span),
+                        format!("channel {name}: {article} {kind_word} channel takes no {key}"),
+                    ));
+                }
+            }
+            let missing = |key: &str| {
+                self.error(
+                    at(&c.name),
+                    format!("channel {name}: {article} {kind_word} channel needs {key}"),
+                )
+            };
+            let url = |raw: &Option<Spanned<String>>| -> Result<url::Url, ConfigError> {
+                let raw = raw.as_ref().ok_or_else(|| missing("url"))?;
+                match url::Url::parse(raw.get_ref().trim()) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
+                    _ => Err(self.error(
+                        at(raw),
+                        format!(
+                            "channel {name}: url {:?} must be an http:// or https:// URL",
+                            raw.get_ref()
+                        ),
+                    )),
+                }
+            };
+            let kind = match kind_word.as_str() {
+                "webhook" => {
+                    let secret = c.secret.as_ref().ok_or_else(|| missing("secret"))?;
+                    if secret.get_ref().len() < 16 {
+                        return Err(self.error(
+                            at(secret),
+                            format!("channel {name}: secret must be at least 16 characters"),
+                        ));
+                    }
+                    ChannelKind::Webhook {
+                        url: url(&c.url)?,
+                        secret: Secret::new(secret.get_ref().clone()),
+                    }
+                }
+                "slack" => ChannelKind::Slack { url: url(&c.url)? },
+                _ => {
+                    let host = c.smtp_host.as_ref().ok_or_else(|| missing("smtp_host"))?;
+                    if host.get_ref().trim().is_empty() {
+                        return Err(missing("smtp_host"));
+                    }
+                    let port = match &c.smtp_port {
+                        Some(p) => u16::try_from(*p.get_ref())
+                            .ok()
+                            .filter(|p| *p > 0)
+                            .ok_or_else(|| {
+                                self.error(
+                                    Origin::File(p.span()),
+                                    format!("channel {name}: smtp_port must be from 1 to 65535"),
+                                )
+                            })?,
+                        None => 25,
+                    };
+                    let mailbox = |raw: &Spanned<String>, key: &str| {
+                        earshot_notify::check_mailbox(raw.get_ref()).map_err(|e| {
+                            self.error(
+                                at(raw),
+                                format!("channel {name}: {key} {:?}: {e}", raw.get_ref()),
+                            )
+                        })
+                    };
+                    let from = c.from.as_ref().ok_or_else(|| missing("from"))?;
+                    mailbox(from, "from")?;
+                    let to = c.to.as_ref().ok_or_else(|| missing("to"))?;
+                    if to.get_ref().is_empty() {
+                        return Err(self.error(
+                            Origin::File(to.span()),
+                            format!("channel {name}: to must name at least one address"),
+                        ));
+                    }
+                    for t in to.get_ref() {
+                        mailbox(t, "to")?;
+                    }
+                    if c.username.is_some() != c.password.is_some() {
+                        return Err(missing("both username and password, or neither"));
+                    }
+                    ChannelKind::Email(SmtpTarget {
+                        host: host.get_ref().trim().to_owned(),
+                        port,
+                        from: from.get_ref().trim().to_owned(),
+                        to: to
+                            .get_ref()
+                            .iter()
+                            .map(|t| t.get_ref().trim().to_owned())
+                            .collect(),
+                        username: c.username.as_ref().map(|u| u.get_ref().clone()),
+                        password: c
+                            .password
+                            .as_ref()
+                            .map(|p| Secret::new(p.get_ref().clone())),
+                        starttls: c.starttls.as_ref().is_some_and(|t| *t.get_ref()),
+                    })
+                }
+            };
+            let digest = match &c.digest {
+                Some(d) => Some(
+                    parse_duration(d.get_ref())
+                        .map_err(|m| self.error(at(d), format!("channel {name}: digest: {m}")))?,
+                ),
+                None => None,
+            };
+            out.push(Channel { name, kind, digest });
+        }
+        Ok(out)
     }
 
     fn log(&self, raw: &RawLog) -> Result<LogSettings, ConfigError> {
@@ -834,6 +1088,7 @@ impl Validator<'_> {
         raw: Vec<RawAlertRule>,
         brands: &[Brand],
         sources: &[Source],
+        channels: &[Channel],
     ) -> Result<Vec<AlertRuleSpec>, ConfigError> {
         let mut out: Vec<AlertRuleSpec> = Vec::new();
         for r in raw {
@@ -889,8 +1144,30 @@ impl Validator<'_> {
                 .map(|s| s.span())
                 .or(r.languages.as_ref().map(|l| l.span()))
                 .unwrap_or(r.brand.span());
+            let channel_names = r
+                .channels
+                .as_ref()
+                .map(|list| {
+                    list.get_ref()
+                        .iter()
+                        .map(|n| {
+                            let name = ChannelName::parse(n.get_ref())
+                                .map_err(|e| self.error(at(n), e.0))?;
+                            if !channels.iter().any(|c| c.name == name) {
+                                return Err(self.error(
+                                    at(n),
+                                    format!("alert rule names channel {name}, which no [[channels]] entry defines"),
+                                ));
+                            }
+                            Ok(name)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
             let rule = AlertRuleSpec::new(brand, threshold, source_names, languages)
-                .map_err(|e| self.error(Origin::File(whole.clone()), e.0))?;
+                .map_err(|e| self.error(Origin::File(whole.clone()), e.0))?
+                .with_channels(channel_names);
             if out.contains(&rule) {
                 return Err(self.error(
                     Origin::File(r.brand.span()),
@@ -934,6 +1211,12 @@ pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__SPIKES__EVERY",
     "EARSHOT__LOG__FORMAT",
     "EARSHOT__LOG__LEVEL",
+    "EARSHOT__NOTIFICATIONS__TICK",
+    "EARSHOT__NOTIFICATIONS__TIMEOUT",
+    "EARSHOT__NOTIFICATIONS__CONCURRENCY",
+    "EARSHOT__NOTIFICATIONS__MAX_ATTEMPTS",
+    "EARSHOT__NOTIFICATIONS__BACKOFF",
+    "EARSHOT__NOTIFICATIONS__MAX_BACKOFF",
 ];
 
 /// `30m`, `1h 30m`, `45s`, `1d`: at least one second.
@@ -942,6 +1225,16 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{raw:?} is not a duration such as 30s, 15m, 2h or 1d"))?;
     if d < Duration::from_secs(1) {
         return Err(format!("{raw:?} is shorter than one second"));
+    }
+    Ok(d)
+}
+
+/// `[notifications]` durations: `2s`, `250ms`, `1h`; from 10 ms to a day.
+fn parse_short_duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw.trim())
+        .map_err(|_| format!("{raw:?} is not a duration such as 500ms, 30s or 1h"))?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(86_400) {
+        return Err(format!("{raw:?} must be from 10ms to 1d"));
     }
     Ok(d)
 }
@@ -1217,6 +1510,93 @@ every = "15m"
 
         let no_terms = GOOD.replace("terms = [\"Acme\", \"Акме\"]", "terms = []");
         assert!(error_of(&no_terms).contains("needs at least one term"));
+    }
+
+    const CHANNELS: &str = r#"
+[[channels]]
+name = "ops-hook"
+kind = "webhook"
+url = "https://hooks.acme.test/earshot"
+secret = "0123456789abcdef-secret"
+
+[[channels]]
+name = "pr-slack"
+kind = "slack"
+url = "https://hooks.slack.test/T0/B0/x"
+digest = "15m"
+
+[[channels]]
+name = "pr-mail"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = 2525
+starttls = true
+from = "Earshot <earshot@acme.test>"
+to = ["pr@acme.test"]
+
+[[alert_rules]]
+brand = "acme"
+channels = ["pr-slack", "pr-mail"]
+"#;
+
+    #[test]
+    fn channels_and_the_rules_that_name_them_are_typed_and_checked() {
+        let path = Path::new("/etc/earshot/earshot.toml");
+        let s = parse(path, &format!("{GOOD}{CHANNELS}"), env(&[])).unwrap();
+        assert_eq!(s.channels.len(), 3);
+        assert_eq!(s.channels[1].digest, Some(Duration::from_secs(900)));
+        assert!(
+            matches!(&s.channels[2].kind, ChannelKind::Email(t) if t.starttls && t.port == 2525)
+        );
+        assert!(
+            !format!("{:?}", s.channels[0]).contains("0123456789abcdef"),
+            "the secret is redacted in Debug"
+        );
+        let names: Vec<&str> = s.alert_rules[0]
+            .channels
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(names, ["pr-slack", "pr-mail"]);
+        assert_eq!(s.notifications.retry, RetryPolicy::DEFAULT);
+
+        let line_of_error =
+            |from: &str, to: &str| error_of(&format!("{GOOD}{}", CHANNELS.replace(from, to)));
+        let first = GOOD.lines().count();
+        let e = line_of_error("secret = \"0123456789abcdef-secret\"\n", "");
+        assert!(
+            e.contains(&format!(
+                "line {}: channel ops-hook: a webhook channel needs secret",
+                first + 3
+            )),
+            "{e}"
+        );
+        let e = line_of_error("digest = \"15m\"", "digest = \"15m\"\nsmtp_host = \"x\"");
+        assert!(e.contains("a slack channel takes no smtp_host"), "{e}");
+        let e = line_of_error("kind = \"slack\"", "kind = \"pager\"");
+        assert!(
+            e.contains("kind \"pager\" must be webhook, slack or email"),
+            "{e}"
+        );
+        let e = line_of_error(
+            "url = \"https://hooks.slack.test/T0/B0/x\"",
+            "url = \"ftp://x\"",
+        );
+        assert!(e.contains("must be an http:// or https:// URL"), "{e}");
+        let e = line_of_error("to = [\"pr@acme.test\"]", "to = [\"not an address\"]");
+        assert!(e.contains("channel pr-mail: to \"not an address\""), "{e}");
+        let e = line_of_error(
+            "channels = [\"pr-slack\", \"pr-mail\"]",
+            "channels = [\"pr-sms\"]",
+        );
+        assert!(
+            e.contains("alert rule names channel pr-sms, which no [[channels]] entry defines"),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{GOOD}{CHANNELS}\n[notifications]\nbackoff = \"2m\"\nmax_backoff = \"1m\"\n"
+        ));
+        assert!(e.contains("max_backoff must not be shorter"), "{e}");
     }
 
     #[test]

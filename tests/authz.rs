@@ -99,6 +99,7 @@ fn routes() -> Vec<Route> {
             CORRECTORS,
         ),
         r(Method::GET, "/api/v1/alerts", None, 200, PR_DESK),
+        r(Method::GET, "/api/v1/notifications", None, 200, PR_DESK),
         r(Method::GET, "/api/v1/alerts/{alert}", None, 200, PR_DESK),
         r(
             Method::PATCH,

@@ -805,3 +805,84 @@ fn console_users_are_created_listed_disabled_and_deleted_without_their_passwords
     assert!(!gone.status.success());
     assert!(text(&gone.stderr).contains("there is no console user pia"));
 }
+
+/// `earshot serve` with a webhook channel: the scheduler crawls a post the model finds
+/// negative, the rule opens an alert and queues its notification, and the delivery loop
+/// posts it, signed, to a receiver on 127.0.0.1; SIGTERM still stops everything cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_notifies_a_webhook_of_a_new_alert() {
+    use std::sync::{Arc, Mutex};
+    let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+        <item><guid>n1</guid><title>Acme kettle is a disaster</title><description>My Acme kettle broke after two days and leaked boiling water everywhere. Terrible, dangerous product, and support never answered. Avoid Acme.</description></item>
+        </channel></rss>"#;
+    /// What the webhook got: each request's signature header and body.
+    type Received = Arc<Mutex<Vec<(Option<String>, String)>>>;
+    let got: Received = Arc::default();
+    let app = axum::Router::new()
+        .route("/feed.xml", axum::routing::get(move || async move { feed }))
+        .route(
+            "/hook",
+            axum::routing::post({
+                let got = got.clone();
+                move |headers: axum::http::HeaderMap, body: String| async move {
+                    let signature = headers
+                        .get("x-earshot-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    got.lock().unwrap().push((signature, body));
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"[[brands]]
+slug = "acme"
+name = "Acme"
+terms = ["Acme"]
+
+[[sources]]
+name = "forum"
+kind = "feed"
+url = "{base}/feed.xml"
+
+[[channels]]
+name = "ops-hook"
+kind = "webhook"
+url = "{base}/hook"
+secret = "a-secret-for-the-serve-test"
+
+[[alert_rules]]
+brand = "acme"
+threshold = 0.5
+channels = ["ops-hook"]
+
+[notifications]
+tick = "200ms"
+"#
+    );
+    std::fs::write(dir.path().join("earshot.toml"), config).unwrap();
+    let (mut child, _api) = start_serve(dir.path()).await;
+    let start = Instant::now();
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no notification reached the webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop_with_sigterm(&mut child).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one alert, one message: {got:?}");
+    let (signature, body) = &got[0];
+    assert!(signature
+        .as_deref()
+        .is_some_and(|s| s.starts_with("sha256=")));
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["alerts"][0]["brand"], "acme");
+    assert_eq!(body["alerts"][0]["source"], "forum");
+}

@@ -38,6 +38,7 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/alert-rules/{id}"),
     ("PATCH", "/api/v1/alert-rules/{id}"),
     ("DELETE", "/api/v1/alert-rules/{id}"),
+    ("GET", "/api/v1/notifications"),
     ("GET", "/api/v1/brands"),
     ("POST", "/api/v1/brands"),
     ("GET", "/api/v1/brands/{slug}"),

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use earshot_domain::{
-    AlertRule, AlertRuleId, AlertRuleSpec, BrandSlug, InvalidValue, LanguageCode, SourceName,
-    Threshold, Timestamp,
+    AlertRule, AlertRuleId, AlertRuleSpec, BrandSlug, ChannelName, InvalidValue, LanguageCode,
+    SourceName, Threshold, Timestamp,
 };
 use earshot_store::RuleChange;
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,8 @@ async fn show(
         .ok_or_else(|| not_found(id))
 }
 
-/// A new rule as sent. `sources` and `languages` left out (or `null`) mean "any".
+/// A new rule as sent. `sources` and `languages` left out (or `null`) mean "any";
+/// `channels` left out means none.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
@@ -59,6 +60,7 @@ struct RawRule {
     threshold: Option<f64>,
     sources: Option<Vec<String>>,
     languages: Option<Vec<String>>,
+    channels: Option<Vec<String>>,
 }
 
 async fn create(
@@ -66,7 +68,7 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(raw): JsonBody<RawRule>,
 ) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
-    let spec = spec(raw)?;
+    let spec = spec(raw, &state.channels)?;
     let rule = state
         .store
         .create_alert_rule(&spec, Timestamp::now())
@@ -84,6 +86,8 @@ struct RawRuleChange {
     sources: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     languages: Option<Option<Vec<String>>>,
+    /// Replaces the rule's channels (`[]` for none).
+    channels: Option<Vec<String>>,
 }
 
 async fn update(
@@ -116,7 +120,11 @@ async fn update(
         },
         sources,
         languages,
-    )?;
+    )?
+    .with_channels(match raw.channels {
+        Some(list) => channels(&list, &state.channels)?,
+        None => old.spec.channels,
+    });
     match state
         .store
         .update_alert_rule(AlertRuleId(id), &spec, Timestamp::now())
@@ -143,15 +151,34 @@ async fn retire(
 }
 
 /// A new rule from its raw parts; each error names the bad value.
-fn spec(raw: RawRule) -> Result<AlertRuleSpec, ApiError> {
-    AlertRuleSpec::new(
+fn spec(raw: RawRule, known: &[ChannelName]) -> Result<AlertRuleSpec, ApiError> {
+    Ok(AlertRuleSpec::new(
         BrandSlug::parse(&raw.brand)?,
         raw.threshold
             .map_or(Ok(Threshold::DEFAULT), Threshold::new)?,
         parsed(raw.sources.as_deref(), SourceName::parse)?,
         parsed(raw.languages.as_deref(), LanguageCode::parse)?,
-    )
-    .map_err(ApiError::from)
+    )?
+    .with_channels(channels(
+        raw.channels.as_deref().unwrap_or_default(),
+        known,
+    )?))
+}
+
+/// A rule's channels as sent: each must be one the config defines (`[[channels]]`).
+fn channels(raw: &[String], known: &[ChannelName]) -> Result<Vec<ChannelName>, ApiError> {
+    raw.iter()
+        .map(|c| {
+            let name = ChannelName::parse(c)?;
+            if known.contains(&name) {
+                Ok(name)
+            } else {
+                Err(ApiError::BadRequest(format!(
+                    "channel {name} is not defined; channels are defined in the config file ([[channels]])"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// A rule's list as sent (`None`: any), each item parsed.

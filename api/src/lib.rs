@@ -20,6 +20,7 @@ mod health;
 mod keys;
 mod mentions;
 mod metrics;
+mod notifications;
 mod openapi;
 mod paging;
 mod public;
@@ -31,6 +32,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
+use earshot_domain::ChannelName;
 use earshot_store::Store;
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub recorded: Option<RenderMetrics>,
     /// The public review feeds built so far, each kept with the stamp it was built at.
     feeds: Arc<public::FeedCache>,
+    /// The channels the config defines: the names an alert rule may give.
+    pub channels: Arc<[ChannelName]>,
 }
 
 impl AppState {
@@ -68,6 +72,16 @@ impl AppState {
             requests: Arc::default(),
             recorded: None,
             feeds: Arc::default(),
+            channels: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The same state, accepting these channel names in alert rules (a rule naming
+    /// any other is refused).
+    pub fn with_channels(self, channels: Vec<ChannelName>) -> Self {
+        Self {
+            channels: channels.into(),
+            ..self
         }
     }
 
@@ -108,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mentions::router())
         .merge(alerts::router())
         .merge(alert_rules::router())
+        .merge(notifications::router())
         .merge(brands::router())
         .merge(sources::router())
         .merge(keys::router())

@@ -12,7 +12,8 @@
 //! | dismissed      | —            | —        | —         |
 
 use crate::{
-    Actor, BrandSlug, InvalidValue, Label, Mention, Origin, Sentiment, SourceName, Timestamp,
+    Actor, BrandSlug, ChannelName, InvalidValue, Label, Mention, Origin, Sentiment, SourceName,
+    Timestamp,
 };
 use serde::Serialize;
 
@@ -253,6 +254,10 @@ pub struct AlertRuleSpec {
     /// Only mentions in these languages; `None` for any language. A mention whose
     /// language could not be told never matches a rule that names languages.
     pub languages: Option<Vec<LanguageCode>>,
+    /// The channels told about each alert the rule opens (see [`crate::Notification`]),
+    /// each once, in the order given; empty for none. What an alert opens does not
+    /// depend on them.
+    pub channels: Vec<ChannelName>,
 }
 
 impl AlertRuleSpec {
@@ -279,7 +284,23 @@ impl AlertRuleSpec {
             threshold,
             sources,
             languages,
+            channels: Vec::new(),
         })
+    }
+
+    /// The same rule, telling these channels about its alerts (a name given twice is
+    /// kept once).
+    pub fn with_channels(self, channels: Vec<ChannelName>) -> Self {
+        let mut unique: Vec<ChannelName> = Vec::with_capacity(channels.len());
+        for c in channels {
+            if !unique.contains(&c) {
+                unique.push(c);
+            }
+        }
+        Self {
+            channels: unique,
+            ..self
+        }
     }
 
     /// Whether a mention of `brand` from `source` with this sentiment should open an

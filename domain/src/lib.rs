@@ -9,6 +9,7 @@ mod alert;
 mod brand;
 mod csv;
 mod mention;
+mod notification;
 mod origin;
 mod recipe;
 mod review;
@@ -28,6 +29,9 @@ pub use alert::{
 pub use brand::{Brand, BrandSlug, BrandTerm};
 pub use csv::{csv_field, csv_line, mention_record, MENTION_CSV_HEADER};
 pub use mention::{content_hash, Correction, DedupKey, Mention, MentionId, NewMention};
+pub use notification::{
+    idempotency_key, ChannelName, Notification, NotificationId, NotificationStatus, RetryPolicy,
+};
 pub use origin::Origin;
 pub use recipe::{Preset, Recipe};
 pub use review::{

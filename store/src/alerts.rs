@@ -17,8 +17,8 @@ use crate::shared::{
 use crate::StoreError;
 use earshot_domain::{
     Alert, AlertAction, AlertEvent, AlertId, AlertKind, AlertRule, AlertRuleId, AlertRuleSpec,
-    AlertStatus, AlertSubject, BrandSlug, LanguageCode, MentionId, Origin, Severity, SourceAlert,
-    SourceName, SpikeAlert, Threshold, Timestamp,
+    AlertStatus, AlertSubject, BrandSlug, ChannelName, LanguageCode, MentionId, Origin, Severity,
+    SourceAlert, SourceName, SpikeAlert, Threshold, Timestamp,
 };
 
 pub(crate) const INSERT_CORRECTION: &str = "INSERT INTO sentiment_corrections
@@ -29,7 +29,7 @@ pub(crate) const INSERT_CORRECTION: &str = "INSERT INTO sentiment_corrections
 macro_rules! rule_select {
     () => {
         "SELECT r.id, b.slug, r.threshold, r.sources, r.languages, r.origin, r.created_at,
-            r.updated_at
+            r.updated_at, r.channels
         FROM alert_rules r JOIN brands b ON b.id = r.brand_id
         WHERE r.retired_at IS NULL "
     };
@@ -41,7 +41,7 @@ pub(crate) const SELECT_RULE: &str = concat!(rule_select!(), "AND r.id = $1");
 
 /// The config rules retired at `$1`, that is, by the first step of a config sync.
 pub(crate) const SELECT_RULES_RETIRED_AT: &str = "SELECT r.id, b.slug, r.threshold, r.sources,
-        r.languages, r.origin, r.created_at, r.updated_at
+        r.languages, r.origin, r.created_at, r.updated_at, r.channels
     FROM alert_rules r JOIN brands b ON b.id = r.brand_id
     WHERE r.origin = 'config' AND r.retired_at = $1
     ORDER BY r.id";
@@ -53,8 +53,8 @@ pub(crate) const UNRETIRE_RULE: &str = "UPDATE alert_rules SET retired_at = NULL
 
 /// Inserts a rule for the brand with slug `$1`; no row comes back if there is none.
 pub(crate) const INSERT_RULE: &str = "INSERT INTO alert_rules
-    (brand_id, threshold, sources, languages, origin, created_at, updated_at)
-    SELECT id, $2, $3, $4, $5, $6, $6 FROM brands WHERE slug = $1
+    (brand_id, threshold, sources, languages, origin, created_at, updated_at, channels)
+    SELECT id, $2, $3, $4, $5, $6, $6, $7 FROM brands WHERE slug = $1
     RETURNING id";
 
 pub(crate) const RULE_ORIGIN: &str =
@@ -62,7 +62,7 @@ pub(crate) const RULE_ORIGIN: &str =
 
 pub(crate) const UPDATE_RULE: &str = "UPDATE alert_rules
     SET brand_id = (SELECT id FROM brands WHERE slug = $2), threshold = $3, sources = $4,
-        languages = $5, updated_at = $6
+        languages = $5, updated_at = $6, channels = $7
     WHERE id = $1 AND origin = 'api' AND retired_at IS NULL
       AND EXISTS (SELECT 1 FROM brands WHERE slug = $2)";
 
@@ -248,6 +248,12 @@ pub(crate) fn languages_json(spec: &AlertRuleSpec) -> Option<String> {
     list_json(&spec.languages, LanguageCode::as_str)
 }
 
+/// A rule's channels as stored: a JSON array, or NULL for none.
+pub(crate) fn channels_json(spec: &AlertRuleSpec) -> Option<String> {
+    let channels = (!spec.channels.is_empty()).then(|| spec.channels.clone());
+    list_json(&channels, ChannelName::as_str)
+}
+
 fn parse_list<T>(
     raw: Option<String>,
     parse: impl Fn(&str) -> Result<T, earshot_domain::InvalidValue>,
@@ -261,7 +267,7 @@ fn parse_list<T>(
         .map(Some)
 }
 
-/// Rebuilds a row of [`rule_select!`].
+/// Rebuilds a row of [`rule_select!`] (or [`SELECT_RULES_RETIRED_AT`]).
 pub(crate) fn rule_from_row<R>(r: &R) -> Result<AlertRule, StoreError>
 where
     R: sqlx::Row,
@@ -278,7 +284,8 @@ where
         parse_list(r.try_get(3)?, SourceName::parse)?,
         parse_list(r.try_get(4)?, LanguageCode::parse)?,
     )
-    .map_err(corrupt)?;
+    .map_err(corrupt)?
+    .with_channels(parse_list(r.try_get(8)?, ChannelName::parse)?.unwrap_or_default());
     Ok(AlertRule {
         id: AlertRuleId(r.try_get(0)?),
         spec,

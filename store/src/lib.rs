@@ -10,11 +10,13 @@
 //! source's new state and the crawl-run record commit together or not at all, so a crash
 //! between fetch and store loses nothing that the next run won't fetch again. In the
 //! same spirit, the alerts a batch of sentiments opens are written in the batch's own
-//! transaction.
+//! transaction, and so are the notifications each new alert queues for its rule's
+//! channels (the outbox: `notifications.rs`).
 
 mod alerts;
 mod heads;
 mod keys;
+mod notifications;
 mod postgres;
 mod reviews;
 mod setup;
@@ -25,10 +27,11 @@ mod users;
 use async_trait::async_trait;
 use earshot_domain::{
     Actor, Alert, AlertEvent, AlertId, AlertKind, AlertRule, AlertRuleId, AlertRuleSpec,
-    AlertStatus, ApiKey, ApiKeyId, Assignee, Brand, BrandSlug, Excerpt, InvalidReviewAction,
-    InvalidTransition, KeyHash, KeyName, Label, LanguageCode, Mention, MentionId, NewMention, Note,
-    Origin, Review, ReviewId, ReviewStatus, Role, Sentiment, Severity, Source, SourceHealth,
-    SourceId, SourceName, SourceState, Spike, SpikeRule, Timestamp, Transition, UnhealthyAfter,
+    AlertStatus, ApiKey, ApiKeyId, Assignee, Brand, BrandSlug, ChannelName, Excerpt,
+    InvalidReviewAction, InvalidTransition, KeyHash, KeyName, Label, LanguageCode, Mention,
+    MentionId, NewMention, Note, Notification, NotificationId, NotificationStatus, Origin, Review,
+    ReviewId, ReviewStatus, Role, Sentiment, Severity, Source, SourceHealth, SourceId, SourceName,
+    SourceState, Spike, SpikeRule, Timestamp, Transition, UnhealthyAfter,
 };
 use earshot_domain::{Session, SessionHash, SessionOwner, User, Username};
 use std::sync::Arc;
@@ -621,6 +624,46 @@ pub struct NegativeHours {
     pub last_spike: Option<Timestamp>,
 }
 
+/// A request to lease one channel's due notifications for delivery, oldest first.
+///
+/// A lease keeps two delivery workers from sending one notification at once. It ends
+/// when the outcome is recorded ([`Store::record_delivery`]), or by itself at
+/// `now + lease` if the worker died; the row is then sent again (at least once).
+#[derive(Debug, Clone)]
+pub struct NotificationClaim<'a> {
+    /// Who is claiming: a stable name for this process.
+    pub worker: &'a str,
+    pub channel: &'a ChannelName,
+    pub now: Timestamp,
+    /// Longer than a delivery can take, so a live worker never loses its rows.
+    pub lease: Duration,
+    pub limit: u32,
+}
+
+/// What became of one attempt to deliver notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The channel accepted it.
+    Sent,
+    /// It failed, for this reason; it is tried again at `retry_at`, or (`None`) given up
+    /// on with status `failed`.
+    Failed {
+        error: String,
+        retry_at: Option<Timestamp>,
+    },
+}
+
+/// Which notifications to list: newest first.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationQuery {
+    pub status: Option<NotificationStatus>,
+    pub channel: Option<ChannelName>,
+    pub alert: Option<AlertId>,
+    /// Only notifications with an id below this (the cursor of the previous page).
+    pub before: Option<NotificationId>,
+    pub limit: u32,
+}
+
 /// A change to an alert's assignee and notes. `None` leaves a field as it is;
 /// `Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
@@ -1046,6 +1089,37 @@ pub trait Store: Send + Sync + 'static {
         by: &Actor,
         now: Timestamp,
     ) -> Result<AlertChange, StoreError>;
+
+    /// Leases up to `claim.limit` of a channel's pending notifications that are due,
+    /// oldest first. A notification under a live lease is never returned, so concurrent
+    /// delivery workers get disjoint sets. Notifications are queued only by the
+    /// transactions that open alerts (each alert's rule names its channels).
+    async fn claim_notifications(
+        &self,
+        claim: &NotificationClaim<'_>,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// Records the outcome of delivering these notifications (one, or a digest's
+    /// several) in one transaction, each counting one more attempt, and releases their
+    /// leases. A row whose lease `worker` no longer holds is skipped: whoever holds it
+    /// now will send it. Returns how many were recorded.
+    async fn record_delivery(
+        &self,
+        worker: &str,
+        ids: &[NotificationId],
+        outcome: &Delivery,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// When a notification to `channel` was last sent, if ever (a digest channel sends
+    /// at most one message per window).
+    async fn last_sent(&self, channel: &ChannelName) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Notifications, newest first.
+    async fn notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<Notification>, StoreError>;
 
     /// Reviews, newest first, each with its mention.
     async fn reviews(&self, query: &ReviewQuery) -> Result<Vec<Review>, StoreError>;

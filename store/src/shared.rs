@@ -1055,6 +1055,7 @@ macro_rules! impl_store {
                         .bind(languages_json(spec))
                         .bind(earshot_domain::Origin::Config.as_str())
                         .bind(now.as_millis())
+                        .bind(channels_json(spec))
                         .fetch_optional(&mut *tx)
                         .await?;
                     if id.is_none() {
@@ -1101,6 +1102,7 @@ macro_rules! impl_store {
                     .bind(languages_json(spec))
                     .bind(earshot_domain::Origin::Api.as_str())
                     .bind(now.as_millis())
+                    .bind(channels_json(spec))
                     .fetch_optional(&self.pool)
                     .await?;
                 let id =
@@ -1135,6 +1137,7 @@ macro_rules! impl_store {
                     .bind(sources_json(spec))
                     .bind(languages_json(spec))
                     .bind(now.as_millis())
+                    .bind(channels_json(spec))
                     .execute(&self.pool)
                     .await?;
                 Ok(match $crate::Store::alert_rule(self, id).await? {
@@ -1409,6 +1412,95 @@ macro_rules! impl_store {
                 }
                 tx.commit().await?;
                 Ok($crate::AlertChange::Done)
+            }
+
+            async fn claim_notifications(
+                &self,
+                claim: &$crate::NotificationClaim<'_>,
+            ) -> Result<Vec<earshot_domain::Notification>, $crate::StoreError> {
+                use $crate::notifications::*;
+                let rows = sqlx::query(&claim_sql())
+                    .bind(claim.worker)
+                    .bind(claim.now.plus(claim.lease).as_millis())
+                    .bind(claim.channel.as_str())
+                    .bind(claim.now.as_millis())
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut out = rows
+                    .iter()
+                    .map(notification_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.sort_by_key(|n| n.id);
+                Ok(out)
+            }
+
+            async fn record_delivery(
+                &self,
+                worker: &str,
+                ids: &[earshot_domain::NotificationId],
+                outcome: &$crate::Delivery,
+                now: earshot_domain::Timestamp,
+            ) -> Result<u64, $crate::StoreError> {
+                use $crate::notifications::*;
+                let mut tx = self.pool.begin().await?;
+                let mut recorded = 0;
+                for id in ids {
+                    let done = match outcome {
+                        $crate::Delivery::Sent => {
+                            sqlx::query(MARK_SENT)
+                                .bind(id.0)
+                                .bind(worker)
+                                .bind(now.as_millis())
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                        $crate::Delivery::Failed { error, retry_at } => {
+                            let status = match retry_at {
+                                Some(_) => earshot_domain::NotificationStatus::Pending,
+                                None => earshot_domain::NotificationStatus::Failed,
+                            };
+                            sqlx::query(MARK_FAILED)
+                                .bind(id.0)
+                                .bind(worker)
+                                .bind(status.as_str())
+                                .bind(retry_at.unwrap_or(now).as_millis())
+                                .bind(error_text(error))
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                    };
+                    recorded += done.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(recorded)
+            }
+
+            async fn last_sent(
+                &self,
+                channel: &earshot_domain::ChannelName,
+            ) -> Result<Option<earshot_domain::Timestamp>, $crate::StoreError> {
+                let at: Option<i64> = sqlx::query_scalar($crate::notifications::LAST_SENT)
+                    .bind(channel.as_str())
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::shared::ts(at))
+            }
+
+            async fn notifications(
+                &self,
+                q: &$crate::NotificationQuery,
+            ) -> Result<Vec<earshot_domain::Notification>, $crate::StoreError> {
+                use $crate::notifications::*;
+                let rows = sqlx::query(&select_sql())
+                    .bind(q.status.map(|s| s.as_str()))
+                    .bind(q.channel.as_ref().map(|c| c.as_str()))
+                    .bind(q.alert.map(|a| a.0))
+                    .bind(q.before.map(|b| b.0))
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(notification_from_row).collect()
             }
 
             async fn reviews(
@@ -1752,10 +1844,17 @@ macro_rules! impl_store {
                     let Some(alert) = opened else {
                         continue; // the mention has its alert already
                     };
-                    let threshold = rules
-                        .iter()
-                        .find(|r| r.id == rule)
-                        .map_or(0.0, |r| r.spec.threshold.value());
+                    let opener = rules.iter().find(|r| r.id == rule);
+                    let threshold = opener.map_or(0.0, |r| r.spec.threshold.value());
+                    if let Some(opener) = opener {
+                        Self::enqueue_notifications(
+                            tx,
+                            earshot_domain::AlertId(alert),
+                            &opener.spec.channels,
+                            now,
+                        )
+                        .await?;
+                    }
                     let why = format!(
                         "P(negative) {:.2} reached rule {}'s threshold {threshold:.2}",
                         sentiment.probabilities[0], rule.0
@@ -1764,6 +1863,28 @@ macro_rules! impl_store {
                     opened_count += 1;
                 }
                 Ok(opened_count)
+            }
+
+            /// Queues a notification of a newly opened alert for each of `channels`,
+            /// due at once, inside the caller's transaction: the alert and its
+            /// notifications commit together or not at all. Every path that opens an
+            /// alert calls this in the transaction that inserts it. A pair already
+            /// queued is left as it is.
+            pub(crate) async fn enqueue_notifications(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                alert: earshot_domain::AlertId,
+                channels: &[earshot_domain::ChannelName],
+                now: earshot_domain::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                for channel in channels {
+                    sqlx::query($crate::notifications::INSERT_NOTIFICATION)
+                        .bind(alert.0)
+                        .bind(channel.as_str())
+                        .bind(now.as_millis())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
             }
 
             /// Every source a rule names must be a live source.
