@@ -23,6 +23,9 @@ pub struct Settings {
     pub path: PathBuf,
     pub database: DatabaseUrl,
     pub listen: SocketAddr,
+    /// How long `earshot serve` lets work in flight finish after SIGTERM or Ctrl-C before
+    /// it abandons it and releases its leases (`[server] shutdown_grace`, default 30s).
+    pub shutdown_grace: Duration,
     pub crawler: CrawlerSettings,
     pub sentiment: SentimentSettings,
     pub brands: Vec<Brand>,
@@ -38,6 +41,12 @@ pub struct CrawlerSettings {
     pub concurrency: usize,
     /// How often the scheduler looks for due sources.
     pub tick: Duration,
+    /// How long a claimed source stays leased if its crawler dies (`[crawler] lease`);
+    /// `None`: twice the fetch timeout plus two minutes.
+    pub lease: Option<Duration>,
+    /// Adapt each source's interval to its activity: shorter while it has new items,
+    /// longer while it has none (see `earshot_crawler::schedule`).
+    pub adaptive: bool,
     pub limits: FetchLimits,
 }
 
@@ -160,6 +169,7 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<Spanned<String>>,
+    shutdown_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -167,6 +177,8 @@ struct RawServer {
 struct RawCrawler {
     concurrency: Option<Spanned<i64>>,
     tick: Option<Spanned<String>>,
+    adaptive: Option<Spanned<bool>>,
+    lease: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
     max_body_bytes: Option<Spanned<i64>>,
@@ -366,6 +378,9 @@ impl Validator<'_> {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let shutdown_grace = self
+            .duration("server", "shutdown_grace", &raw.server.shutdown_grace)?
+            .unwrap_or(Duration::from_secs(30));
 
         let c = &raw.crawler;
         let defaults = FetchLimits::default();
@@ -398,6 +413,10 @@ impl Validator<'_> {
             tick: self
                 .duration("crawler", "tick", &c.tick)?
                 .unwrap_or(Duration::from_secs(5)),
+            lease: self.duration("crawler", "lease", &c.lease)?,
+            adaptive: self
+                .setting("crawler", "adaptive", &c.adaptive, bool_of)?
+                .is_some_and(|(on, _)| on),
             limits: FetchLimits {
                 connect_timeout: self
                     .duration("crawler", "connect_timeout", &c.connect_timeout)?
@@ -424,6 +443,7 @@ impl Validator<'_> {
             path: self.path.to_owned(),
             database,
             listen,
+            shutdown_grace,
             crawler,
             sentiment,
             brands,
@@ -722,8 +742,11 @@ impl Validator<'_> {
 pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__DATABASE__URL",
     "EARSHOT__SERVER__LISTEN",
+    "EARSHOT__SERVER__SHUTDOWN_GRACE",
     "EARSHOT__CRAWLER__CONCURRENCY",
     "EARSHOT__CRAWLER__TICK",
+    "EARSHOT__CRAWLER__ADAPTIVE",
+    "EARSHOT__CRAWLER__LEASE",
     "EARSHOT__CRAWLER__TIMEOUT",
     "EARSHOT__CRAWLER__CONNECT_TIMEOUT",
     "EARSHOT__CRAWLER__MAX_BODY_BYTES",
