@@ -18,3 +18,4 @@ bench:
 	benches/run-api.sh
 	benches/run-extract.sh
 	benches/run-politeness.sh
+	benches/run-scale.sh

@@ -659,12 +659,12 @@ impl Generator {
     /// indices are the main brand's (48% positive, 22% negative); odd ones go round the
     /// other brands (35% positive, 25% negative).
     fn mention(&mut self, i: usize, source: &str, at: Timestamp) -> (NewMention, Sentiment) {
-        let (slug, name) = if i % 2 == 0 {
+        let (slug, name) = if i.is_multiple_of(2) {
             BRANDS[0]
         } else {
             BRANDS[1 + (i / 2) % (BRANDS.len() - 1)]
         };
-        let (positive, neutral) = if i % 2 == 0 {
+        let (positive, neutral) = if i.is_multiple_of(2) {
             (0.48, 0.30)
         } else {
             (0.35, 0.40)
@@ -714,7 +714,7 @@ impl Generator {
         }
         .replace("{b}", name);
         let url = format!("https://{source}.example/t/{i}");
-        let author = (i % 5 != 0).then(|| {
+        let author = (!i.is_multiple_of(5)).then(|| {
             self.pick(&[
                 "Marta",
                 "Rob Kessler",

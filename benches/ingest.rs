@@ -515,7 +515,7 @@ fn generate_feed(
     let lang = &languages[index % languages.len()];
     let format = if index % 17 == 5 {
         Format::Json
-    } else if index % 3 == 0 {
+    } else if index.is_multiple_of(3) {
         Format::Atom
     } else {
         Format::Rss

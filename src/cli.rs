@@ -21,8 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Crawl sources now, store new mentions, print a summary and exit.
     Crawl(CrawlArgs),
-    /// Run the scheduler (each source at its interval) and the HTTP API until Ctrl-C/SIGTERM.
-    Serve,
+    /// Run the scheduler (each source at its interval), the sentiment worker and the HTTP
+    /// API until Ctrl-C/SIGTERM; --role runs one of them only.
+    Serve(ServeArgs),
     /// List stored mentions, newest first.
     Mentions(MentionsArgs),
     /// Show each source's crawl health: last success, last error, next check.
@@ -112,6 +113,42 @@ pub enum KeyFormat {
 pub struct KeyRevokeArgs {
     /// The key's id, as `earshot keys list` shows it.
     pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// What this process runs: `all` (the scheduler, the sentiment worker and the API),
+    /// `crawler` (the scheduler only), `classifier` (the sentiment worker only) or `api`
+    /// (the HTTP API only). Only `all` and `api` listen on [server] listen. Any number of
+    /// processes, on any number of machines, can share one Postgres database.
+    #[arg(long, value_enum, default_value_t = Role::All, env = "EARSHOT_ROLE")]
+    pub role: Role,
+}
+
+/// The part of Earshot that one `earshot serve` process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    All,
+    Crawler,
+    Classifier,
+    Api,
+}
+
+impl Role {
+    /// This process claims due sources and crawls them.
+    pub fn crawls(self) -> bool {
+        matches!(self, Role::All | Role::Crawler)
+    }
+
+    /// This process claims unclassified mentions and classifies them.
+    pub fn classifies(self) -> bool {
+        matches!(self, Role::All | Role::Classifier)
+    }
+
+    /// This process answers HTTP (the API, /healthz, /readyz, /metrics).
+    pub fn serves_http(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
 }
 
 #[derive(Debug, Args)]

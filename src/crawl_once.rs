@@ -34,6 +34,7 @@ pub async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> 
             settings.path.display()
         );
     }
+    let _lock = app::lock_database(settings)?;
     let store = app::open_store(settings).await?;
     // The model loads first, so a missing model stops the run before any crawling.
     let worker = classify::start_worker(settings, store.clone()).await?;

@@ -147,6 +147,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let settings = settings::load(&config_path, std::iter::empty())?;
 
     println!("Earshot demo: crawling the bundled demo site at {site}/");
+    let _lock = app::lock_database(&settings)?;
     let store = app::open_store(&settings).await?;
     let worker = classify::start_worker(&settings, store.clone()).await?;
     let crawler = app::crawler(&settings, store.clone())?;
@@ -248,10 +249,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         key = key.expose()
     );
     serve::run_until_shutdown(
-        api_listener,
+        serve::Parts {
+            listener: Some(api_listener),
+            crawler: Some(crawler),
+            worker,
+        },
         store,
-        crawler,
-        worker,
         &settings,
         app::shutdown_signal(),
     )

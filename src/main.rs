@@ -71,7 +71,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             observability::init_logging(&settings.log);
             match command {
                 Command::Crawl(args) => crawl_once::run(&settings, args.source.as_deref()).await,
-                Command::Serve => serve::run(&settings).await,
+                Command::Serve(args) => serve::run(&settings, args.role).await,
                 Command::Mentions(args) => listing::mentions(&settings, &args).await,
                 Command::Sources(args) => listing::sources(&settings, args.format).await,
                 Command::Classify(args) => {

@@ -24,6 +24,9 @@ pub struct Settings {
     pub path: PathBuf,
     pub database: DatabaseUrl,
     pub listen: SocketAddr,
+    /// How long `earshot serve` lets work in flight finish after SIGTERM or Ctrl-C before
+    /// it abandons it and releases its leases (`[server] shutdown_grace`, default 30s).
+    pub shutdown_grace: Duration,
     pub crawler: CrawlerSettings,
     pub sentiment: SentimentSettings,
     pub brands: Vec<Brand>,
@@ -134,6 +137,12 @@ pub struct CrawlerSettings {
     pub concurrency: usize,
     /// How often the scheduler looks for due sources.
     pub tick: Duration,
+    /// How long a claimed source stays leased if its crawler dies (`[crawler] lease`);
+    /// `None`: twice the fetch timeout plus two minutes.
+    pub lease: Option<Duration>,
+    /// Adapt each source's interval to its activity: shorter while it has new items,
+    /// longer while it has none (see `earshot_crawler::schedule`).
+    pub adaptive: bool,
     pub limits: FetchLimits,
     /// Consecutive failed crawls after which a source is unhealthy and its one source
     /// alert opens (`unhealthy_after`, default 5).
@@ -314,6 +323,7 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<Spanned<String>>,
+    shutdown_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -321,6 +331,8 @@ struct RawServer {
 struct RawCrawler {
     concurrency: Option<Spanned<i64>>,
     tick: Option<Spanned<String>>,
+    adaptive: Option<Spanned<bool>>,
+    lease: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
     max_body_bytes: Option<Spanned<i64>>,
@@ -530,6 +542,9 @@ impl Validator<'_> {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let shutdown_grace = self
+            .duration("server", "shutdown_grace", &raw.server.shutdown_grace)?
+            .unwrap_or(Duration::from_secs(30));
 
         let c = &raw.crawler;
         let defaults = FetchLimits::default();
@@ -564,6 +579,10 @@ impl Validator<'_> {
             tick: self
                 .duration("crawler", "tick", &c.tick)?
                 .unwrap_or(Duration::from_secs(5)),
+            lease: self.duration("crawler", "lease", &c.lease)?,
+            adaptive: self
+                .setting("crawler", "adaptive", &c.adaptive, bool_of)?
+                .is_some_and(|(on, _)| on),
             limits: FetchLimits {
                 connect_timeout: self
                     .duration("crawler", "connect_timeout", &c.connect_timeout)?
@@ -596,6 +615,7 @@ impl Validator<'_> {
             path: self.path.to_owned(),
             database,
             listen,
+            shutdown_grace,
             crawler,
             sentiment,
             brands,
@@ -1184,8 +1204,11 @@ impl Validator<'_> {
 pub const KNOWN_OVERRIDES: &[&str] = &[
     "EARSHOT__DATABASE__URL",
     "EARSHOT__SERVER__LISTEN",
+    "EARSHOT__SERVER__SHUTDOWN_GRACE",
     "EARSHOT__CRAWLER__CONCURRENCY",
     "EARSHOT__CRAWLER__TICK",
+    "EARSHOT__CRAWLER__ADAPTIVE",
+    "EARSHOT__CRAWLER__LEASE",
     "EARSHOT__CRAWLER__TIMEOUT",
     "EARSHOT__CRAWLER__CONNECT_TIMEOUT",
     "EARSHOT__CRAWLER__MAX_BODY_BYTES",

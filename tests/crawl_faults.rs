@@ -281,7 +281,9 @@ async fn misbehaving_site_story(db: TestDb) {
         ),
         (Some(200), 4, 2, None)
     );
-    assert_next_check_in(good, before, EVERY);
+    // A success waits the source's interval, stretched by its own jitter (±10%).
+    let jittered = EVERY.mul_f64(earshot_crawler::schedule::jitter_factor("good"));
+    assert_next_check_in(good, before, jittered);
     let good_mentions = store
         .mentions(&MentionQuery {
             limit: 100,

@@ -79,6 +79,10 @@ async fn story(store: &dyn Store) {
     };
     let claimed = store.claim_sources(&claim).await.unwrap();
     assert_eq!(claimed.len(), 2);
+    assert!(
+        claimed.iter().all(|s| s.lease_taken_from.is_none()),
+        "free sources are no takeover"
+    );
     let again = store
         .claim_sources(&Claim {
             worker: "w2",
@@ -165,6 +169,28 @@ async fn story(store: &dyn Store) {
         .await
         .unwrap();
     assert!(taken.iter().any(|s| s.source.name.as_str() == "forum"));
+    // Each expired lease is a takeover, and the claim says from whom.
+    let from: Vec<(&str, Option<&str>)> = taken
+        .iter()
+        .map(|s| (s.source.name.as_str(), s.lease_taken_from.as_deref()))
+        .collect();
+    assert!(from.contains(&("forum", Some("w2"))), "{from:?}");
+    assert!(from.iter().all(|(_, w)| w.is_some()), "{from:?}");
+    // A stopping worker gives its leases back: they are free at once, no takeover.
+    assert_eq!(
+        store.release_leases("w4").await.unwrap(),
+        taken.len() as u64
+    );
+    let retaken = store
+        .claim_sources(&Claim {
+            worker: "w4",
+            now: later,
+            ..claim.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(retaken.len(), taken.len());
+    assert!(retaken.iter().all(|s| s.lease_taken_from.is_none()));
 
     // A failed crawl records its error and keeps earlier mentions.
     let failed = SourceState {
@@ -424,6 +450,7 @@ async fn sentiment_story(store: &dyn Store) {
         .unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].id, second[0].id);
+    assert_eq!(taken[0].taken_over_from.as_deref(), Some("c2"));
     let late = [(second[0].id, sentiment(Label::Negative, "m@1"))];
     assert_eq!(store.save_sentiments("c2", &late, later).await.unwrap(), 0);
     let c3 = [(taken[0].id, sentiment(Label::Positive, "m@1"))];

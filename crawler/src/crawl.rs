@@ -9,6 +9,7 @@ use earshot_domain::{Brand, SourceName, Timestamp, UnhealthyAfter};
 use earshot_store::{Claim, CrawlRecord, Store, StoreError, StoredSource};
 use earshot_telemetry::CrawlOutcome;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -45,6 +46,12 @@ pub struct Crawler {
     /// Consecutive failures that make a source unhealthy (see
     /// [`CrawlRecord::unhealthy_after`]); `None` leaves health to successes alone.
     unhealthy_after: Option<UnhealthyAfter>,
+    /// Claims that took a source over from another worker whose lease had expired.
+    lease_takeovers: Arc<AtomicU64>,
+    /// How long a claimed source stays leased; `None`: [`Crawler::default_lease`].
+    lease: Option<Duration>,
+    /// How the next check is chosen after a success.
+    policy: schedule::Policy,
 }
 
 /// The brands last read from the store, and the matcher built from them.
@@ -64,7 +71,50 @@ impl Crawler {
             store,
             worker: worker.into(),
             unhealthy_after: None,
+            lease_takeovers: Arc::new(AtomicU64::new(0)),
+            lease: None,
+            policy: schedule::Policy::default(),
         }
+    }
+
+    /// The same crawler, scheduling next checks by `policy` (by default each source's
+    /// own interval, jittered; see [`crate::schedule`]).
+    pub fn with_policy(mut self, policy: schedule::Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same crawler, leasing what it claims for `lease` instead of the default (see
+    /// [`Crawler::default_lease`]). A lease shorter than a crawl lets another worker crawl
+    /// the source again meanwhile; the dedup index still stores its items once.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// How many sources this crawler (and its clones) claimed from another worker whose
+    /// lease had expired unrecorded, since it was made: the count behind
+    /// `earshot_lease_takeovers_total`. Each one is also logged at warn level with the
+    /// field `lease_takeover = true`.
+    pub fn lease_takeovers(&self) -> u64 {
+        self.lease_takeovers.load(Ordering::Relaxed)
+    }
+
+    /// Claims sources, counting and logging each lease takeover among them.
+    async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<StoredSource>, StoreError> {
+        let claimed = self.store.claim_sources(claim).await?;
+        for source in &claimed {
+            if let Some(from) = &source.lease_taken_from {
+                self.lease_takeovers.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    lease_takeover = true,
+                    source = %source.source.name,
+                    previous_worker = %from,
+                    "took over a source whose lease expired unrecorded"
+                );
+            }
+        }
+        Ok(claimed)
     }
 
     /// Marks a source unhealthy, and opens its one source alert, when a crawl leaves it
@@ -104,12 +154,17 @@ impl Crawler {
         }
     }
 
-    /// How long a claimed source stays leased if this process dies mid-crawl: longer
-    /// than a crawl usually takes (a feed is one fetch; a forum a few polite pages),
+    /// How long a claimed source stays leased by default if this process dies mid-crawl:
+    /// longer than a crawl usually takes (a feed is one fetch; a forum a few polite pages),
     /// short enough that another worker picks it up soon. A crawl that outlives its
     /// lease may be repeated by another worker; the dedup index keeps its mentions once.
-    fn lease(&self) -> Duration {
+    pub fn default_lease(&self) -> Duration {
         self.fetcher.limits().total_timeout * 2 + Duration::from_secs(120)
+    }
+
+    /// The lease this crawler takes on what it claims.
+    fn lease(&self) -> Duration {
+        self.lease.unwrap_or_else(|| self.default_lease())
     }
 
     /// Crawls one claimed source, matching `matcher`'s brands, and records the outcome
@@ -148,7 +203,20 @@ impl Crawler {
                 record.mentions = h.docs.iter().flat_map(|d| matcher.mentions(d)).collect();
                 record.problems = h.problems;
                 record.aggregate = h.aggregate;
-                record.state = schedule::after_success(prev, now, every, h.etag, h.last_modified);
+                let activity = schedule::Activity::of(
+                    h.not_modified,
+                    prev.last_success_at,
+                    h.docs.iter().map(|d| d.published_at),
+                );
+                let wait = schedule::next_interval(
+                    prev,
+                    every,
+                    source.source.name.as_str(),
+                    self.policy,
+                    activity,
+                    h.fresh_for,
+                );
+                record.state = schedule::after_success(prev, now, wait, h.etag, h.last_modified);
             }
             Err(e) => {
                 record.http_status = e.http_status;
@@ -221,8 +289,7 @@ impl Crawler {
         mut on_done: impl FnMut(&CrawlReport),
     ) -> Result<Vec<CrawlReport>, StoreError> {
         let claimed = self
-            .store
-            .claim_sources(&Claim {
+            .claim(&Claim {
                 worker: &self.worker,
                 now: Timestamp::now(),
                 lease: self.lease(),
@@ -281,7 +348,7 @@ impl Crawler {
                     due_only: true,
                     name: None,
                 };
-                match self.store.claim_sources(&claim).await {
+                match self.claim(&claim).await {
                     Ok(due) if due.is_empty() => {}
                     Ok(due) => {
                         // After the claim, as in `crawl_all_once`.

@@ -84,6 +84,31 @@ pub fn parse_feed(
         .collect())
 }
 
+/// The channel's `<ttl>` of an RSS 2.0 feed: how many minutes the publisher says it may
+/// be cached. Only the part before the first item is looked at, so an item's text cannot
+/// set it; an absent, empty, zero or unreadable ttl gives `None`, and a ttl over a week
+/// is read as a week. A cheap byte scan (the element is ASCII in every charset feeds use
+/// in practice), so the feed is not parsed twice.
+pub fn rss_ttl(bytes: &[u8]) -> Option<std::time::Duration> {
+    const WEEK_MINUTES: u64 = 7 * 24 * 60;
+    let head = match find(bytes, b"<item") {
+        Some(at) => &bytes[..at],
+        None => bytes,
+    };
+    let start = find(head, b"<ttl>")? + b"<ttl>".len();
+    let len = find(&head[start..], b"</ttl>")?;
+    let minutes: u64 = std::str::from_utf8(&head[start..start + len])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (minutes > 0).then(|| std::time::Duration::from_secs(minutes.min(WEEK_MINUTES) * 60))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The namespace of Atom 0.3, the pre-standard draft that old blogs still serve.
 const ATOM_03_NS: &str = "http://purl.org/atom/ns#";
 
@@ -242,6 +267,24 @@ fn is_http(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rss_ttl_is_read_from_the_channel_only() {
+        let minutes = |m: u64| Some(std::time::Duration::from_secs(m * 60));
+        let rss = |channel: &str, item: &str| {
+            format!("<rss version=\"2.0\"><channel><title>t</title>{channel}<item>{item}</item></channel></rss>")
+        };
+        assert_eq!(rss_ttl(rss("<ttl>60</ttl>", "").as_bytes()), minutes(60));
+        assert_eq!(rss_ttl(rss("<ttl> 15 </ttl>", "").as_bytes()), minutes(15));
+        assert_eq!(rss_ttl(rss("", "<ttl>60</ttl>").as_bytes()), None);
+        assert_eq!(rss_ttl(rss("<ttl>0</ttl>", "").as_bytes()), None);
+        assert_eq!(rss_ttl(rss("<ttl>often</ttl>", "").as_bytes()), None);
+        assert_eq!(
+            rss_ttl(rss("<ttl>99999999</ttl>", "").as_bytes()),
+            minutes(7 * 24 * 60)
+        );
+        assert_eq!(rss_ttl(b"<ttl>5"), None);
+    }
 
     fn base() -> Url {
         Url::parse("https://news.example.org/feeds/main.xml").expect("test URL")

@@ -61,11 +61,16 @@ pub enum Fetched {
         content_type: Option<String>,
         etag: Option<String>,
         last_modified: Option<String>,
+        /// How long the server says the answer stays fresh (`Cache-Control: max-age`,
+        /// else `Expires`; see [`crate::schedule::cache_lifetime`]).
+        fresh_for: Option<Duration>,
     },
     /// 304: the resource has not changed since the validators we sent.
     NotModified {
         etag: Option<String>,
         last_modified: Option<String>,
+        /// As for [`Fetched::Body`].
+        fresh_for: Option<Duration>,
     },
 }
 
@@ -392,10 +397,16 @@ impl Fetcher {
         };
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let fresh_for = crate::schedule::cache_lifetime(
+            header(reqwest::header::CACHE_CONTROL).as_deref(),
+            header(reqwest::header::EXPIRES).as_deref(),
+            std::time::SystemTime::now(),
+        );
         if status == 304 {
             return Ok(Fetched::NotModified {
                 etag,
                 last_modified,
+                fresh_for,
             });
         }
         if !resp.status().is_success() {
@@ -450,6 +461,7 @@ impl Fetcher {
             content_type,
             etag,
             last_modified,
+            fresh_for,
         })
     }
 

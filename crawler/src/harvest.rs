@@ -175,6 +175,9 @@ pub struct Harvest {
     /// The first page's validators, for the next conditional GET.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// How long the first page stays fresh by the server's word: the longer of its
+    /// cache headers and, for a feed, its RSS `<ttl>`.
+    pub fresh_for: Option<Duration>,
     /// Bytes of every page read.
     pub bytes: u64,
     pub pages: u32,
@@ -260,12 +263,14 @@ pub async fn harvest(
             Ok(Fetched::NotModified {
                 etag,
                 last_modified,
+                fresh_for,
             }) => {
                 if is_first {
                     out.http_status = Some(304);
                     out.not_modified = true;
                     out.etag = etag;
                     out.last_modified = last_modified;
+                    out.fresh_for = fresh_for;
                     return Ok(out);
                 }
                 continue;
@@ -276,10 +281,15 @@ pub async fn harvest(
                 content_type,
                 etag,
                 last_modified,
+                fresh_for,
             }) => {
                 if is_first {
                     out.etag = etag;
                     out.last_modified = last_modified;
+                    let ttl = (source.kind == SourceKind::Feed)
+                        .then(|| crate::feed::rss_ttl(&body))
+                        .flatten();
+                    out.fresh_for = fresh_for.max(ttl);
                 }
                 (status, body, content_type)
             }

@@ -7,6 +7,7 @@ use crate::{language, Scores, SentimentError, SentimentService};
 use earshot_domain::{label_with_rating, Label, Sentiment, Timestamp};
 use earshot_store::{ClassifyClaim, ClassifyJob, Store, StoreError};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub struct Worker {
     claim: u32,
     /// How long claimed mentions stay leased if this process dies.
     lease: Duration,
+    /// Mentions claimed from another worker whose lease had expired.
+    lease_takeovers: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -64,6 +67,7 @@ impl Worker {
             name: name.into(),
             claim: claim.max(1),
             lease,
+            lease_takeovers: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -78,6 +82,19 @@ impl Worker {
             .store
             .count_unclassified(self.model(), selection.reclassify)
             .await?)
+    }
+
+    /// This worker's name in leases.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many mentions this worker (and its clones) claimed from another worker whose
+    /// lease had expired before it stored a sentiment: the count behind
+    /// `earshot_lease_takeovers_total`. Each claim with takeovers is also logged at warn
+    /// level with the field `lease_takeover = true`.
+    pub fn lease_takeovers(&self) -> u64 {
+        self.lease_takeovers.load(Ordering::Relaxed)
     }
 
     /// The service this worker classifies on.
@@ -106,6 +123,20 @@ impl Worker {
         }
         let span = tracing::Span::current();
         span.record("claimed", jobs.len());
+        let taken: Vec<&ClassifyJob> = jobs
+            .iter()
+            .filter(|j| j.taken_over_from.is_some())
+            .collect();
+        if let Some(first) = taken.first() {
+            self.lease_takeovers
+                .fetch_add(taken.len() as u64, Ordering::Relaxed);
+            tracing::warn!(
+                lease_takeover = true,
+                mentions = taken.len(),
+                previous_worker = first.taken_over_from.as_deref().unwrap_or_default(),
+                "took over mentions whose classification lease expired unstored"
+            );
+        }
         let texts: Vec<String> = jobs.iter().map(text_of).collect();
         let started = std::time::Instant::now();
         let scores = self.service.classify(texts.clone()).await?;

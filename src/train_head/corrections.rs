@@ -129,6 +129,7 @@ pub async fn run(
                     title: m.title,
                     snippet: m.snippet,
                     rating: m.rating,
+                    taken_over_from: None,
                 })
             })
             .filter(|t| !t.trim().is_empty())

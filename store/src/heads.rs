@@ -45,7 +45,7 @@ pub(crate) fn select_heads() -> String {
 /// An embedding as stored (f32 little-endian) back into numbers. A length that is not a
 /// multiple of 4 is corrupt.
 pub(crate) fn embedding_from_bytes(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(StoreError::Corrupt(format!(
             "a stored embedding has {} bytes, not a multiple of 4",
             bytes.len()

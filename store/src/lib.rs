@@ -169,6 +169,12 @@ pub struct StoredSource {
     /// Whether it is healthy: see [`CrawlRecord::unhealthy_after`].
     #[serde(flatten)]
     pub health: SourceHealth,
+    /// The worker whose lease on this source the latest claim took over: that worker
+    /// claimed it and neither recorded a crawl nor released it before the lease expired
+    /// (it died or hung). `None` when the latest claim found the source free. In a claim's
+    /// result, `Some` means this very claim was a lease takeover.
+    #[serde(skip)]
+    pub lease_taken_from: Option<String>,
 }
 
 /// Totals for monitoring (see [`Store::counts`]). Statuses are the words the API uses;
@@ -524,6 +530,9 @@ pub struct ClassifyJob {
     pub snippet: String,
     /// A review's star rating, normalised to 0..1.
     pub rating: Option<f64>,
+    /// Set when this claim took the mention over from another worker whose lease expired
+    /// before it stored a sentiment (it died or hung): that worker's name.
+    pub taken_over_from: Option<String>,
 }
 
 /// A person's correction of a mention, as training data for a sentiment head (see
@@ -884,6 +893,12 @@ pub trait Store: Send + Sync + 'static {
         results: &[(MentionId, Sentiment)],
         now: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Gives up every lease `worker` holds, on sources and on mentions, so that other
+    /// workers may claim them at once rather than when the leases expire. A worker calls
+    /// it when it stops with work unrecorded (a bounded shutdown). Returns how many leases
+    /// were released.
+    async fn release_leases(&self, worker: &str) -> Result<u64, StoreError>;
 
     /// How many mentions still need classifying by `model` (see [`ClassifyClaim::reclassify`]).
     async fn count_unclassified(&self, model: &str, reclassify: bool) -> Result<u64, StoreError>;

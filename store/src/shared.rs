@@ -8,7 +8,7 @@
 
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, kind, url, every_secs, retired_at, \
     next_check_at, etag, last_modified, error_count, last_error, last_success_at, origin, \
-    recipe, host_interval_ms, unhealthy_since";
+    recipe, host_interval_ms, unhealthy_since, lease_taken_from";
 
 pub(crate) const UPSERT_BRAND: &str = "INSERT INTO brands
     (slug, name, terms, exclude, updated_at, auto_approve_min_rating, auto_approve_min_positive)
@@ -45,9 +45,14 @@ pub(crate) const COUNT_REVIEWS_BY_STATUS: &str =
 /// The outer `claimed_until` test matters on Postgres: under READ COMMITTED, a claimer
 /// that waited on another's row lock re-checks the outer WHERE against the committed
 /// row, so two claimers never both win one source.
+///
+/// A recorded crawl clears `claimed_by`, so a row claimed while it still names another
+/// worker is a lease that expired unreleased: `lease_taken_from` keeps that worker's name
+/// (SET reads the row as it was before the update, on both backends).
 pub(crate) fn claim_sql() -> String {
     format!(
-        "UPDATE sources SET claimed_by = $1, claimed_until = $2
+        "UPDATE sources SET claimed_by = $1, claimed_until = $2,
+            lease_taken_from = CASE WHEN claimed_by <> $1 THEN claimed_by END
         WHERE id IN (
             SELECT id FROM sources
             WHERE retired_at IS NULL
@@ -185,7 +190,8 @@ pub(crate) const SELECT_MENTION: &str = concat!(
 /// Mentions needing `model`: none yet, or (re-classifying) another model's. The outer
 /// lease test plays the same role as in [`claim_sql`].
 pub(crate) const CLAIM_UNCLASSIFIED: &str = "UPDATE mentions
-    SET classify_claimed_by = $1, classify_claimed_until = $2
+    SET classify_claimed_by = $1, classify_claimed_until = $2,
+        classify_taken_from = CASE WHEN classify_claimed_by <> $1 THEN classify_claimed_by END
     WHERE id IN (
         SELECT m.id FROM mentions m LEFT JOIN sentiments t ON t.mention_id = m.id
         WHERE (t.mention_id IS NULL OR ($3 = 1 AND t.model <> $4))
@@ -194,7 +200,7 @@ pub(crate) const CLAIM_UNCLASSIFIED: &str = "UPDATE mentions
         ORDER BY m.id
         LIMIT $7)
       AND (classify_claimed_until IS NULL OR classify_claimed_until < $5)
-    RETURNING id, title, snippet, rating";
+    RETURNING id, title, snippet, rating, classify_taken_from";
 
 pub(crate) const COUNT_UNCLASSIFIED: &str = "SELECT COUNT(*) FROM mentions m
     LEFT JOIN sentiments t ON t.mention_id = m.id
@@ -203,6 +209,14 @@ pub(crate) const COUNT_UNCLASSIFIED: &str = "SELECT COUNT(*) FROM mentions m
 pub(crate) const RELEASE_CLASSIFY_LEASE: &str = "UPDATE mentions
     SET classify_claimed_by = NULL, classify_claimed_until = NULL
     WHERE id = $1 AND classify_claimed_by = $2";
+
+/// Gives up every source and mention lease `$1` holds (a worker that stops before its
+/// work in flight is recorded), so other workers may claim them at once.
+pub(crate) const RELEASE_SOURCE_LEASES: &str = "UPDATE sources
+    SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1";
+
+pub(crate) const RELEASE_MENTION_LEASES: &str = "UPDATE mentions
+    SET classify_claimed_by = NULL, classify_claimed_until = NULL WHERE classify_claimed_by = $1";
 
 pub(crate) const UPSERT_SENTIMENT: &str = "INSERT INTO sentiments
     (mention_id, label, model_label, p_negative, p_neutral, p_positive, score, language, model,
@@ -641,6 +655,7 @@ macro_rules! impl_store {
                             title: r.try_get(1)?,
                             snippet: r.try_get(2)?,
                             rating: r.try_get(3)?,
+                            taken_over_from: r.try_get(4)?,
                         })
                     })
                     .collect::<Result<Vec<_>, $crate::StoreError>>()?;
@@ -703,6 +718,21 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 earshot_telemetry::alerts_opened(earshot_telemetry::AlertKind::Mention, opened);
                 Ok(saved)
+            }
+
+            async fn release_leases(&self, worker: &str) -> Result<u64, $crate::StoreError> {
+                use $crate::shared::*;
+                let mut tx = self.pool.begin().await?;
+                let mut released = 0;
+                for sql in [RELEASE_SOURCE_LEASES, RELEASE_MENTION_LEASES] {
+                    released += sqlx::query(sql)
+                        .bind(worker)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(released)
             }
 
             async fn count_unclassified(
@@ -768,6 +798,7 @@ macro_rules! impl_store {
                                 title: r.try_get(2)?,
                                 snippet: r.try_get(3)?,
                                 rating: r.try_get(4)?,
+                                taken_over_from: None,
                             },
                             brand: $crate::shared::brand_slug(r.try_get(1)?)?,
                             label: earshot_domain::Label::parse(&label)
@@ -2130,6 +2161,7 @@ where
         health: earshot_domain::SourceHealth {
             unhealthy_since: ts(r.try_get(15)?),
         },
+        lease_taken_from: r.try_get(16)?,
     })
 }
 
