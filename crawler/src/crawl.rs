@@ -106,6 +106,7 @@ impl Crawler {
         for source in &claimed {
             if let Some(from) = &source.lease_taken_from {
                 self.lease_takeovers.fetch_add(1, Ordering::Relaxed);
+                earshot_telemetry::lease_takeovers(1);
                 tracing::warn!(
                     lease_takeover = true,
                     source = %source.source.name,

@@ -201,6 +201,16 @@ impl Notifier {
                 retry_at: self.options.retry.retry_at(attempt, Timestamp::now()),
             },
         };
+        let counted = match &outcome {
+            Delivery::Sent => earshot_telemetry::NotificationOutcome::Delivered,
+            Delivery::Failed { retry_at: None, .. } => {
+                earshot_telemetry::NotificationOutcome::GaveUp
+            }
+            Delivery::Failed { .. } => earshot_telemetry::NotificationOutcome::Failed,
+        };
+        for _ in rows {
+            earshot_telemetry::notification(counted);
+        }
         if let Delivery::Failed { error, retry_at } = &outcome {
             tracing::warn!(
                 attempt,

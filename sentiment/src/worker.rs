@@ -130,6 +130,7 @@ impl Worker {
         if let Some(first) = taken.first() {
             self.lease_takeovers
                 .fetch_add(taken.len() as u64, Ordering::Relaxed);
+            earshot_telemetry::lease_takeovers(taken.len() as u64);
             tracing::warn!(
                 lease_takeover = true,
                 mentions = taken.len(),
