@@ -258,7 +258,9 @@ struct RawConfig {
     alert_rules: Vec<RawAlertRule>,
     #[serde(default)]
     spikes: RawSpikes,
+    #[serde(default)]
     log: RawLog,
+    #[serde(default)]
     channels: Vec<RawChannel>,
     #[serde(default)]
     notifications: RawNotifications,
