@@ -85,13 +85,23 @@ pub fn lock_database(settings: &Settings) -> anyhow::Result<Option<DatabaseLock>
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the database folder {}", dir.display()))?;
     }
-    let mut lock = std::fs::OpenOptions::new()
+    let mut lock = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)
-        .with_context(|| format!("opening the database lock file {}", path.display()))?;
+    {
+        Ok(lock) => lock,
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => anyhow::bail!(
+            "the database's file system is read-only ({}): Earshot needs write access to the              database and to its lock file beside it; remount it read-write or point              [database] url somewhere writable",
+            path.display()
+        ),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("opening the database lock file {}", path.display()))
+        }
+    };
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {

@@ -181,9 +181,9 @@ pub async fn run_until_shutdown(
     }
     shutdown.await;
     let grace = settings.shutdown_grace;
-    eprintln!(
-        "Shutting down: finishing crawls, batches and requests in flight (at most {})…",
-        humantime::format_duration(grace)
+    tracing::info!(
+        grace = %humantime::format_duration(grace),
+        "shutting down: finishing crawls and requests in flight"
     );
     let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + grace;
@@ -198,9 +198,10 @@ pub async fn run_until_shutdown(
                 // flight is rolled back, never half-stored.
                 task.abort();
                 let _ = task.await;
-                eprintln!(
-                    "The {what} did not finish within {}; its work in flight is left to other workers.",
-                    humantime::format_duration(grace)
+                tracing::warn!(
+                    task = what,
+                    grace = %humantime::format_duration(grace),
+                    "did not finish within the shutdown grace; its work in flight is left to other workers"
                 );
             }
         }
