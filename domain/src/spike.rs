@@ -68,7 +68,10 @@ impl SpikeRule {
             )));
         }
         let secs = cooldown.as_secs();
-        if cooldown.subsec_nanos() != 0 || secs % 3600 != 0 || !(1..=720).contains(&(secs / 3600)) {
+        if cooldown.subsec_nanos() != 0
+            || !secs.is_multiple_of(3600)
+            || !(1..=720).contains(&(secs / 3600))
+        {
             return Err(InvalidValue::new(format!(
                 "cooldown = {} must be whole hours, from 1h to 30 days",
                 humanize(cooldown)
