@@ -374,14 +374,18 @@ async fn the_demo_crawls_serves_the_api_and_stops_cleanly_on_sigterm() {
         );
     }
 
-    // The demo's rule opened one alert per negative mention with P(negative) ≥ 0.7.
+    // The demo's rule opened one alert per negative mention with P(negative) ≥ 0.55.
     let alerting = items
         .iter()
         .filter(|m| {
             m["sentiment"]["label"] == "negative"
-                && m["sentiment"]["probabilities"][0].as_f64().unwrap() >= 0.7 - 1e-6
+                && m["sentiment"]["probabilities"][0].as_f64().unwrap() >= 0.55 - 1e-6
         })
         .count();
+    assert!(
+        alerting > 0,
+        "the demo shows the PR team at least one alert"
+    );
     let alerts: serde_json::Value =
         get_json(&http, format!("{api}/api/v1/alerts?limit=500"), &key).await;
     assert_eq!(
