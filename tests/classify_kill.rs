@@ -4,8 +4,8 @@
 
 mod support;
 
-use earshot_domain::{BrandSlug, DedupKey, NewMention, SourceState, Timestamp};
-use earshot_store::{CrawlRecord, MentionQuery};
+use earshot_domain::Timestamp;
+use earshot_store::MentionQuery;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{acme, feed_source, TestDb};
@@ -47,38 +47,14 @@ async fn a_worker_killed_mid_batch_leaves_every_mention_classified_exactly_once_
         )
         .await
         .unwrap();
-    let forum = db.store.sources().await.unwrap().remove(0);
-    let mentions = (0..MENTIONS)
-        .map(|i| NewMention {
-            brand: BrandSlug::parse("acme").unwrap(),
-            dedup_key: DedupKey::from_guid(&format!("post-{i}")),
-            url: None,
-            title: String::new(),
-            snippet: format!("{} (#{i})", PHRASES[i % PHRASES.len()]),
-            matched_term: "Acme".into(),
-            author: None,
-            published_at: None,
-            rating: None,
-        })
-        .collect();
-    let record = CrawlRecord {
-        started_at: now,
-        finished_at: now,
-        http_status: Some(200),
-        bytes: 0,
-        items_seen: MENTIONS as u64,
-        error: None,
-        mentions,
-        state: SourceState::default(),
-        problems: Vec::new(),
-        aggregate: None,
-        unhealthy_after: None,
-    };
     assert_eq!(
-        db.store
-            .record_crawl(forum.id, "seed", &record)
-            .await
-            .unwrap(),
+        support::crawl(
+            db.store.as_ref(),
+            "forum",
+            support::numbered(PHRASES, MENTIONS),
+            now
+        )
+        .await,
         MENTIONS as u64
     );
     let model = support::default_model_key();

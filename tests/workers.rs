@@ -6,8 +6,7 @@
 
 mod support;
 
-use earshot_domain::{BrandSlug, DedupKey, NewMention, SourceState, Timestamp};
-use earshot_store::CrawlRecord;
+use earshot_domain::Timestamp;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -296,37 +295,13 @@ async fn three_classifier_processes_one_killed_leave_every_mention_exactly_one_s
         )
         .await
         .unwrap();
-    let source = db.store.sources().await.unwrap().remove(0);
-    let mentions = (0..MENTIONS)
-        .map(|i| NewMention {
-            brand: BrandSlug::parse("acme").unwrap(),
-            dedup_key: DedupKey::from_guid(&format!("post-{i}")),
-            url: None,
-            title: String::new(),
-            snippet: format!("{} (#{i})", PHRASES[i % PHRASES.len()]),
-            matched_term: "Acme".into(),
-            author: None,
-            published_at: None,
-            rating: None,
-        })
-        .collect();
-    let record = CrawlRecord {
-        started_at: now,
-        finished_at: now,
-        http_status: Some(200),
-        bytes: 0,
-        items_seen: MENTIONS as u64,
-        error: None,
-        mentions,
-        state: SourceState::default(),
-        problems: Vec::new(),
-        aggregate: None,
-        unhealthy_after: None,
-    };
-    db.store
-        .record_crawl(source.id, "seed", &record)
-        .await
-        .unwrap();
+    support::crawl(
+        db.store.as_ref(),
+        "feed-0",
+        support::numbered(PHRASES, MENTIONS),
+        now,
+    )
+    .await;
     let model = support::default_model_key();
     let env = [
         ("EARSHOT__SENTIMENT__BATCH_SIZE", "8"),

@@ -164,8 +164,8 @@ pub async fn crawl_and_classify(
     classify(store, results, at).await
 }
 
-/// Stores `found` as one crawl of `source`.
-pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: Timestamp) {
+/// Stores `found` as one crawl of `source`; returns how many mentions were new.
+pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: Timestamp) -> u64 {
     let id = store
         .sources()
         .await
@@ -187,7 +187,25 @@ pub async fn crawl(store: &dyn Store, source: &str, found: Vec<NewMention>, at: 
         aggregate: None,
         unhealthy_after: None,
     };
-    store.record_crawl(id, "w", &record).await.unwrap();
+    store.record_crawl(id, "w", &record).await.unwrap()
+}
+
+/// `n` mentions of acme whose snippets cycle through `phrases`, each numbered so that
+/// it is its own mention (guids `post-0`, `post-1`, …): a backlog for the classifier.
+pub fn numbered(phrases: &[&str], n: usize) -> Vec<NewMention> {
+    (0..n)
+        .map(|i| NewMention {
+            brand: BrandSlug::parse("acme").unwrap(),
+            dedup_key: earshot_domain::DedupKey::from_guid(&format!("post-{i}")),
+            url: None,
+            title: String::new(),
+            snippet: format!("{} (#{i})", phrases[i % phrases.len()]),
+            matched_term: "Acme".into(),
+            author: None,
+            published_at: None,
+            rating: None,
+        })
+        .collect()
 }
 
 /// Classifies every unclassified mention, oldest first, with `results` (one each),
